@@ -1,0 +1,238 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "core/quantity.h"
+
+namespace iopslimit::core {
+
+std::string_view backendName(Backend b) {
+    switch (b) {
+        case Backend::Auto: return "auto";
+        case Backend::Systemd: return "systemd";
+        case Backend::Cgroupfs: return "cgroupfs";
+    }
+    return "auto";
+}
+
+const std::vector<ConfigVariable>& configVariables() {
+    static const std::vector<ConfigVariable> vars = {
+        {"NODE_NAME", "(hostname, lower-cased)", "this node's name as Kubernetes knows it"},
+        {"CONTAINER_IOPS_LIMIT", "500", "default read and write IOPS per container (0 = unlimited)"},
+        {"CONTAINER_READ_IOPS_LIMIT", "(CONTAINER_IOPS_LIMIT)", "default read IOPS"},
+        {"CONTAINER_WRITE_IOPS_LIMIT", "(CONTAINER_IOPS_LIMIT)", "default write IOPS"},
+        {"CONTAINER_READ_BPS_LIMIT", "0", "default read bytes/s, a Kubernetes quantity (0 = unlimited)"},
+        {"CONTAINER_WRITE_BPS_LIMIT", "0", "default write bytes/s"},
+        {"DATA_MOUNT", "/data", "comma list of mount points whose disks are throttled"},
+        {"EXCLUDE_KEYWORDS", "pause,istio-proxy,psmdb,kube-system,koordinator,apisix",
+         "skip containers whose pod name, container name or image contains one"},
+        {"EXCLUDE_NAMESPACES", "kube-system", "skip pods in these namespaces"},
+        {"EXCLUDE_REGEXPS", "", "comma list of regexps matched against namespace/pod/container"},
+        {"EXCLUDE_LABEL_SELECTOR", "", "skip pods matching this Kubernetes label selector"},
+        {"CONTAINER_RUNTIME", "auto", "auto|containerd|cri-o|docker (cgroup naming; auto = from the container ID)"},
+        {"CONTAINER_SOCKET_PATH", "", "docker socket, asked for one container's cgroup when the derived path is missing"},
+        {"CGROUP_VERSION", "auto", "auto|v1|v2"},
+        {"CGROUP_DRIVER", "auto", "auto|systemd|cgroupfs (the kubelet's cgroup driver)"},
+        {"KUBELET_CGROUP_ROOT", "auto", "the kubelet's --cgroup-root (e.g. /kubelet), auto-detected"},
+        {"CGROUP_ROOT", "/sys/fs/cgroup", "where cgroup file systems are mounted"},
+        {"LIMIT_BACKEND", "auto", "auto|systemd|cgroupfs: how limits are written"},
+        {"CHECK_INTERVAL", "30", "seconds between full reconciles"},
+        {"KUBELET_HOST", "localhost", "kubelet API host"},
+        {"KUBELET_PORT", "10250", "kubelet API port"},
+        {"KUBELET_CA_PATH", "", "CA bundle for the kubelet's serving certificate"},
+        {"KUBELET_CLIENT_CERT_PATH", "", "client certificate for the kubelet API"},
+        {"KUBELET_CLIENT_KEY_PATH", "", "client key for the kubelet API"},
+        {"KUBELET_TOKEN_PATH", "", "bearer token file (re-read on every request)"},
+        {"KUBELET_SKIP_VERIFY", "false", "do not verify the kubelet's certificate (logged as a warning)"},
+        {"KUBE_API_SERVER", "", "API server URL, the fallback pod source"},
+        {"KUBE_TOKEN_PATH", "", "bearer token file for the API server"},
+        {"KUBE_CA_PATH", "", "CA bundle for the API server"},
+        {"HTTP_TIMEOUT", "30", "seconds for one pod-source request (connect timeout: 5)"},
+        {"STATE_DIRECTORY", "/var/lib/iops-limit", "state directory (set by systemd's StateDirectory=)"},
+    };
+    return vars;
+}
+
+namespace {
+
+std::string trim(std::string_view s) {
+    size_t a = 0, b = s.size();
+    while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
+    while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
+    return std::string(s.substr(a, b - a));
+}
+
+std::vector<std::string> splitList(std::string_view s) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i <= s.size()) {
+        size_t j = s.find(',', i);
+        if (j == std::string_view::npos) j = s.size();
+        std::string item = trim(s.substr(i, j - i));
+        if (!item.empty()) out.push_back(std::move(item));
+        i = j + 1;
+    }
+    return out;
+}
+
+class Reader {
+public:
+    explicit Reader(const Environment& env) : env_(env) {}
+    std::optional<std::string> get(const char* name) const {
+        auto it = env_.find(name);
+        if (it == env_.end()) return std::nullopt;
+        return trim(it->second);
+    }
+    std::string get(const char* name, const char* def) const { return get(name).value_or(def); }
+
+private:
+    const Environment& env_;
+};
+
+Error bad(const char* var, const std::string& value, const std::string& why) {
+    return makeError(std::string(var) + "=\"" + value.substr(0, 80) + "\": " + why);
+}
+
+Result<unsigned> parseUnsigned(const char* var, const std::string& v, unsigned min, unsigned max) {
+    unsigned n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size())
+        return bad(var, v, "not a non-negative integer");
+    if (n < min || n > max) return bad(var, v, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return n;
+}
+
+}  // namespace
+
+Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
+    Reader r(env);
+    Config c;
+
+    if (auto n = r.get("NODE_NAME"); n && !n->empty()) {
+        c.nodeName = *n;
+    } else {
+        c.nodeName = std::string(hostname);
+        std::transform(c.nodeName.begin(), c.nodeName.end(), c.nodeName.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        c.nodeNameFromHostname = true;
+    }
+    if (c.nodeName.empty()) return makeError("NODE_NAME: not set and the hostname is empty");
+
+    auto iops = [&](const char* var, std::optional<uint64_t> fallback) -> Result<uint64_t> {
+        auto v = r.get(var);
+        if (!v || v->empty()) {
+            if (fallback) return *fallback;
+            return uint64_t{0};
+        }
+        auto n = parseIops(*v);
+        if (!n) return bad(var, *v, n.error().message);
+        return *n;
+    };
+    auto bytes = [&](const char* var) -> Result<uint64_t> {
+        auto v = r.get(var);
+        if (!v || v->empty()) return uint64_t{0};
+        auto n = parseByteQuantity(*v);
+        if (!n) return bad(var, *v, n.error().message);
+        return *n;
+    };
+    auto both = iops("CONTAINER_IOPS_LIMIT", uint64_t{500});
+    if (!both) return both.error();
+    auto ri = iops("CONTAINER_READ_IOPS_LIMIT", *both);
+    if (!ri) return ri.error();
+    auto wi = iops("CONTAINER_WRITE_IOPS_LIMIT", *both);
+    if (!wi) return wi.error();
+    auto rb = bytes("CONTAINER_READ_BPS_LIMIT");
+    if (!rb) return rb.error();
+    auto wb = bytes("CONTAINER_WRITE_BPS_LIMIT");
+    if (!wb) return wb.error();
+    c.defaults = Limits{*ri, *wi, *rb, *wb};
+
+    std::string mounts = r.get("DATA_MOUNT", "/data");
+    c.dataMounts = splitList(mounts);
+    if (c.dataMounts.empty()) return bad("DATA_MOUNT", mounts, "no mount point given");
+    for (const auto& m : c.dataMounts)
+        if (m[0] != '/') return bad("DATA_MOUNT", mounts, "\"" + m + "\" is not an absolute path");
+
+    c.filter.keywords = splitList(r.get("EXCLUDE_KEYWORDS", "pause,istio-proxy,psmdb,kube-system,koordinator,apisix"));
+    c.filter.namespaces = splitList(r.get("EXCLUDE_NAMESPACES", "kube-system"));
+    c.filter.regexps = splitList(r.get("EXCLUDE_REGEXPS", ""));
+    c.filter.labelSelector = r.get("EXCLUDE_LABEL_SELECTOR", "");
+    if (auto f = Filter::create(c.filter); !f) return f.error();
+
+    c.containerRuntime = r.get("CONTAINER_RUNTIME", "auto");
+    if (c.containerRuntime == "crio") c.containerRuntime = "cri-o";
+    if (c.containerRuntime != "auto" && c.containerRuntime != "containerd" && c.containerRuntime != "cri-o" &&
+        c.containerRuntime != "docker")
+        return bad("CONTAINER_RUNTIME", c.containerRuntime, "expected auto, containerd, cri-o or docker");
+    c.containerSocketPath = r.get("CONTAINER_SOCKET_PATH", "");
+
+    std::string ver = r.get("CGROUP_VERSION", "auto");
+    if (ver == "v1" || ver == "1") c.cgroupVersion = CgroupVersion::V1;
+    else if (ver == "v2" || ver == "2") c.cgroupVersion = CgroupVersion::V2;
+    else if (ver != "auto" && !ver.empty()) return bad("CGROUP_VERSION", ver, "expected auto, v1 or v2");
+
+    std::string drv = r.get("CGROUP_DRIVER", "auto");
+    if (drv == "systemd") c.cgroupDriver = CgroupDriver::Systemd;
+    else if (drv == "cgroupfs") c.cgroupDriver = CgroupDriver::Cgroupfs;
+    else if (drv != "auto" && !drv.empty()) return bad("CGROUP_DRIVER", drv, "expected auto, systemd or cgroupfs");
+
+    if (auto root = r.get("KUBELET_CGROUP_ROOT"); root && *root != "auto" && !root->empty())
+        c.kubeletCgroupRoot = *root;
+
+    c.cgroupRoot = r.get("CGROUP_ROOT", "/sys/fs/cgroup");
+    if (c.cgroupRoot.empty() || c.cgroupRoot[0] != '/') return bad("CGROUP_ROOT", c.cgroupRoot, "not an absolute path");
+
+    std::string be = r.get("LIMIT_BACKEND", "auto");
+    if (be == "auto" || be.empty()) c.backend = Backend::Auto;
+    else if (be == "systemd") c.backend = Backend::Systemd;
+    else if (be == "cgroupfs" || be == "raw") c.backend = Backend::Cgroupfs;
+    else return bad("LIMIT_BACKEND", be, "expected auto, systemd or cgroupfs");
+
+    auto interval = parseUnsigned("CHECK_INTERVAL", r.get("CHECK_INTERVAL", "30"), 1, 86400);
+    if (!interval) return interval.error();
+    c.checkIntervalSec = *interval;
+
+    c.kubelet.host = r.get("KUBELET_HOST", "localhost");
+    if (c.kubelet.host.empty()) return bad("KUBELET_HOST", c.kubelet.host, "empty");
+    auto port = parseUnsigned("KUBELET_PORT", r.get("KUBELET_PORT", "10250"), 1, 65535);
+    if (!port) return port.error();
+    c.kubelet.port = *port;
+    c.kubelet.caPath = r.get("KUBELET_CA_PATH", "");
+    c.kubelet.clientCertPath = r.get("KUBELET_CLIENT_CERT_PATH", "");
+    c.kubelet.clientKeyPath = r.get("KUBELET_CLIENT_KEY_PATH", "");
+    c.kubelet.tokenPath = r.get("KUBELET_TOKEN_PATH", "");
+    if (c.kubelet.clientCertPath.empty() != c.kubelet.clientKeyPath.empty())
+        return bad(c.kubelet.clientCertPath.empty() ? "KUBELET_CLIENT_CERT_PATH" : "KUBELET_CLIENT_KEY_PATH", "",
+                   "client certificate and key must be given together");
+    std::string skip = r.get("KUBELET_SKIP_VERIFY", "false");
+    std::transform(skip.begin(), skip.end(), skip.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (skip == "true" || skip == "1" || skip == "yes") c.kubelet.skipVerify = true;
+    else if (skip == "false" || skip == "0" || skip == "no" || skip.empty()) c.kubelet.skipVerify = false;
+    else return bad("KUBELET_SKIP_VERIFY", skip, "expected true or false");
+
+    c.apiServer.server = r.get("KUBE_API_SERVER", "");
+    while (!c.apiServer.server.empty() && c.apiServer.server.back() == '/') c.apiServer.server.pop_back();
+    if (!c.apiServer.server.empty() && c.apiServer.server.rfind("https://", 0) != 0 &&
+        c.apiServer.server.rfind("http://", 0) != 0)
+        return bad("KUBE_API_SERVER", c.apiServer.server, "expected an http:// or https:// URL");
+    c.apiServer.tokenPath = r.get("KUBE_TOKEN_PATH", "");
+    c.apiServer.caPath = r.get("KUBE_CA_PATH", "");
+
+    auto timeout = parseUnsigned("HTTP_TIMEOUT", r.get("HTTP_TIMEOUT", "30"), 1, 600);
+    if (!timeout) return timeout.error();
+    c.httpTimeoutMs = *timeout * 1000;
+    c.httpConnectTimeoutMs = std::min(c.httpTimeoutMs, 5000u);
+
+    c.stateDirectory = r.get("STATE_DIRECTORY", "/var/lib/iops-limit");
+    // systemd may pass several colon-separated state directories; the first is ours.
+    c.stateDirectory = c.stateDirectory.substr(0, c.stateDirectory.find(':'));
+    // Test seams: where /proc, /sys and /dev are.
+    c.procRoot = r.get("IOPS_LIMIT_PROC_ROOT", "/proc");
+    c.sysRoot = r.get("IOPS_LIMIT_SYS_ROOT", "/sys");
+    c.devRoot = r.get("IOPS_LIMIT_DEV_ROOT", "/dev");
+    return c;
+}
+
+}  // namespace iopslimit::core

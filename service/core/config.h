@@ -1,0 +1,70 @@
+#pragma once
+// Configuration from the environment, with the seed's (KubeDiskGuard) names and defaults.
+// Parsed into a plain struct; anything invalid is an error naming the variable, because a
+// silently ignored exclusion could throttle system pods.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cgroup_path.h"
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/result.h"
+
+namespace iopslimit::core {
+
+enum class Backend { Auto, Systemd, Cgroupfs };
+std::string_view backendName(Backend b);
+
+struct KubeletConfig {
+    std::string host = "localhost";
+    unsigned port = 10250;
+    std::string caPath, clientCertPath, clientKeyPath, tokenPath;
+    bool skipVerify = false;
+};
+
+struct ApiServerConfig {
+    std::string server;  // https://host:port; empty = no API-server fallback
+    std::string tokenPath, caPath;
+};
+
+struct Config {
+    std::string nodeName;
+    bool nodeNameFromHostname = false;
+    Limits defaults;
+    std::vector<std::string> dataMounts;
+    FilterSpec filter;
+    std::string containerRuntime = "auto";  // auto|containerd|cri-o|docker
+    std::string containerSocketPath;
+    std::optional<CgroupVersion> cgroupVersion;  // nullopt = auto
+    std::optional<CgroupDriver> cgroupDriver;    // nullopt = auto
+    std::optional<std::string> kubeletCgroupRoot;  // nullopt = auto
+    std::string cgroupRoot = "/sys/fs/cgroup";
+    Backend backend = Backend::Auto;
+    unsigned checkIntervalSec = 30;
+    KubeletConfig kubelet;
+    ApiServerConfig apiServer;
+    unsigned httpConnectTimeoutMs = 5000;
+    unsigned httpTimeoutMs = 30000;
+    std::string stateDirectory = "/var/lib/iops-limit";
+    std::string procRoot = "/proc";
+    std::string sysRoot = "/sys";
+    std::string devRoot = "/dev";
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// hostname is used (lower-cased) when NODE_NAME is unset.
+Result<Config> parseConfig(const Environment& env, std::string_view hostname);
+
+// Every variable we read, with its default and a one-line description (for --help and docs).
+struct ConfigVariable {
+    const char* name;
+    const char* defaultValue;
+    const char* help;
+};
+const std::vector<ConfigVariable>& configVariables();
+
+}  // namespace iopslimit::core

@@ -1,0 +1,49 @@
+#pragma once
+// Pods + configuration -> the limits each running container should have. Pure and total:
+// every running container yields exactly one entry, whatever is wrong with its pod.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/annotations.h"
+#include "core/cgroup_path.h"
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/pod.h"
+
+namespace iopslimit::core {
+
+enum class LimitSource { Default, Annotation, Override, Excluded };
+std::string_view sourceName(LimitSource s);
+
+struct PlanEntry {
+    std::string ns, pod, podUid, container;
+    ContainerKind kind = ContainerKind::Regular;
+    QosClass qos = QosClass::BestEffort;
+    bool qosKnown = false;
+    std::string rawContainerId;
+    ContainerId containerId;
+    std::string idError;  // set when the container ID cannot be used; then cgroup is empty
+    std::string cgroup;   // derived path relative to the hierarchy root
+    Limits limits;        // all zero when excluded
+    LimitSource source = LimitSource::Default;
+    std::string excludedReason;
+    LimitDecision decision;
+};
+
+struct PlanInput {
+    Limits defaults;
+    const Filter* filter = nullptr;
+    CgroupLayout layout;
+    const std::map<std::string, Limits>* overrides = nullptr;  // "ns/pod" -> limits, beats annotations
+};
+
+struct Plan {
+    std::vector<PlanEntry> entries;
+    // Per pod, annotation problems (bad values, unknown keys), reported once per pod.
+    std::map<std::string, std::vector<AnnotationProblem>> podProblems;
+};
+
+Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in);
+
+}  // namespace iopslimit::core

@@ -1,0 +1,61 @@
+#pragma once
+// The slice of a Pod that iops-limit needs, decoded from a kubelet /pods or API-server PodList.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace iopslimit::core {
+
+enum class Runtime { Containerd, Crio, Docker, Unknown };
+enum class QosClass { Guaranteed, Burstable, BestEffort };
+enum class ContainerKind { Regular, Init, Ephemeral };
+enum class ContainerState { Running, Waiting, Terminated, Unknown };
+
+std::string_view runtimeName(Runtime r);
+std::string_view qosName(QosClass q);  // "guaranteed" | "burstable" | "besteffort"
+std::string_view kindName(ContainerKind k);
+
+struct ContainerId {
+    Runtime runtime = Runtime::Unknown;
+    std::string id;  // hex id without the scheme
+};
+// "containerd://<id>" and friends; error for an empty or unknown scheme or a non-hex id.
+Result<ContainerId> parseContainerId(std::string_view raw);
+
+struct Container {
+    std::string name;
+    std::string image;
+    std::string containerId;  // raw, as reported ("containerd://…"), may be empty
+    ContainerKind kind = ContainerKind::Regular;
+    ContainerState state = ContainerState::Unknown;
+};
+
+struct Pod {
+    std::string uid;
+    std::string ns;
+    std::string name;
+    std::string phase;
+    std::string nodeName;
+    QosClass qos = QosClass::BestEffort;
+    bool qosKnown = false;
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> annotations;
+    std::vector<Container> containers;  // statuses: init, regular, ephemeral
+
+    std::string key() const { return ns + "/" + name; }
+};
+
+struct PodList {
+    std::vector<Pod> pods;
+    std::string resourceVersion;
+    std::vector<std::string> problems;  // items skipped, with why
+};
+
+// Decodes a PodList. Broken JSON or a non-PodList is an error; a malformed item is skipped and
+// named in problems, so one bad pod never hides the others.
+Result<PodList> decodePodList(std::string_view json);
+
+}  // namespace iopslimit::core

@@ -1,0 +1,314 @@
+#include "daemon/reconciler.h"
+
+#include <cerrno>
+
+#include "core/quantity.h"
+#include "core/table.h"
+#include "daemon/log.h"
+
+namespace iopslimit::daemon {
+
+using core::Limits;
+
+std::string_view stateName(ContainerState s) {
+    switch (s) {
+        case ContainerState::Applied: return "applied";
+        case ContainerState::Unchanged: return "unchanged";
+        case ContainerState::Planned: return "planned";
+        case ContainerState::Missing: return "missing";
+        case ContainerState::Error: return "error";
+        case ContainerState::Excluded: return "excluded";
+    }
+    return "error";
+}
+
+namespace {
+
+core::Filter makeFilter(const core::Config& cfg) {
+    auto f = core::Filter::create(cfg.filter);
+    // parseConfig validated the same spec, so this cannot fail; keep a no-op filter if it did.
+    return f ? std::move(f).value() : core::Filter::create({}).value();
+}
+
+std::string iopsText(const Limits& l) {
+    std::string s = l.readIops == l.writeIops ? core::limitValueString(l.readIops)
+                                              : "read " + core::limitValueString(l.readIops) + ", write " +
+                                                    core::limitValueString(l.writeIops);
+    if (l.readBps || l.writeBps)
+        s += " (bps read " + core::formatBytes(l.readBps) + ", write " + core::formatBytes(l.writeBps) + ")";
+    return s;
+}
+
+}  // namespace
+
+Reconciler::Reconciler(const core::Config& cfg, host::CgroupSetup setup, std::vector<host::BlockDevice> devices,
+                       host::LimitWriter& writer, kube::PodSource* kubelet, kube::PodSource* apiserver)
+    : cfg_(cfg),
+      setup_(std::move(setup)),
+      devices_(std::move(devices)),
+      writer_(writer),
+      kubelet_(kubelet),
+      apiserver_(apiserver),
+      filter_(makeFilter(cfg)) {}
+
+ReconcileReport Reconciler::reconcile(bool dryRun) {
+    std::string kubeletError;
+    if (kubelet_) {
+        auto pods = kubelet_->list();
+        if (pods) {
+            log::info("Successfully got " + std::to_string(pods->pods.size()) + " pods from kubelet API");
+            return apply(*pods, "kubelet", dryRun);
+        }
+        kubeletError = pods.error().message;
+    }
+    if (apiserver_) {
+        log::warning("Failed to get pods from kubelet API: " + kubeletError + ", falling back to API Server");
+        auto pods = apiserver_->list();
+        if (pods) {
+            log::info("Successfully got " + std::to_string(pods->pods.size()) + " pods from API Server");
+            return apply(*pods, "apiserver", dryRun);
+        }
+        log::error("Failed to get pods from API Server: " + pods.error().message);
+        kubeletError += "; API server: " + pods.error().message;
+    } else {
+        log::error("Failed to get pods from kubelet API: " + kubeletError + " (no API server configured)");
+    }
+    if (!everHadPods_) {
+        ReconcileReport r = applyDefaultsWithoutPods(dryRun);
+        r.errors.push_back(kubeletError);
+        return r;
+    }
+    log::warning("No pod source reachable; keeping every limit in force");
+    ReconcileReport r;
+    r.source = "none";
+    r.errors.push_back(kubeletError);
+    return r;
+}
+
+void Reconciler::reportProblems(const core::Plan& plan, const core::PodList& pods) {
+    for (const auto& p : pods.problems)
+        if (reported_.insert("list:" + p).second) log::warning("Skipped malformed pod in list: " + p);
+    std::map<std::string, const core::Pod*> byKey;
+    for (const auto& pod : pods.pods) byKey[pod.key()] = &pod;
+    for (const auto& [podKey, problems] : plan.podProblems) {
+        const core::Pod* pod = byKey[podKey];
+        for (const auto& pr : problems) {
+            std::string id = (pod ? pod->uid : podKey) + "|" + pr.key + "=" + pr.value;
+            if (!reported_.insert(id).second) continue;
+            log::error("Failed to parse annotation " + pr.key + "=\"" + pr.value + "\" of pod " + podKey + ": " +
+                           pr.error + "; using the next level for this key",
+                       {{"POD_NAMESPACE", pod ? pod->ns : ""}, {"POD_NAME", pod ? pod->name : ""},
+                        {"POD_UID", pod ? pod->uid : ""}, {"ANNOTATION", pr.key}});
+        }
+    }
+    if (reported_.size() > 10000) reported_.clear();  // bounded: re-reports after a flood
+}
+
+ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& source, bool dryRun) {
+    auto start = std::chrono::steady_clock::now();
+    everHadPods_ = true;
+    if (!setup_.driverDetected && host::redetectLayout(setup_))
+        log::info(std::string("Found the kubepods cgroup: driver ") + std::string(core::driverName(setup_.layout.driver)));
+
+    core::PlanInput in;
+    in.defaults = cfg_.defaults;
+    in.filter = &filter_;
+    in.layout = setup_.layout;
+    in.overrides = &overrides_;
+    core::Plan plan = core::makePlan(pods.pods, in);
+    reportProblems(plan, pods);
+
+    ReconcileReport report;
+    report.source = source;
+    report.podsFresh = true;
+    report.containers.reserve(plan.entries.size());
+    std::set<std::string> seen;
+    for (auto& e : plan.entries) {
+        ContainerStatus st;
+        st.entry = std::move(e);
+        if (st.entry.source == core::LimitSource::Excluded) removeOurLimit(st, dryRun, report);
+        else applyEntry(st, dryRun, report);
+        if (!st.cgroup.empty()) seen.insert(st.cgroup);
+        report.containers.push_back(std::move(st));
+    }
+    // Containers that are gone (or no longer running) are forgotten.
+    std::erase_if(applied_, [&](const auto& kv) { return !seen.count(kv.first); });
+    report.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return report;
+}
+
+void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& report) {
+    const core::PlanEntry& e = st.entry;
+    auto cg = host::findContainerCgroup(setup_, e);
+    if (!cg) {
+        st.state = ContainerState::Missing;
+        st.message = cg.error().message;
+        ++report.missing;
+        log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + ": " + st.message,
+                   {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
+        return;
+    }
+    st.cgroup = *cg;
+    bool changed = false;
+    for (const auto& dev : devices_) {
+        auto have = writer_.read(st.cgroup, dev.dev);
+        if (!have) {
+            st.state = have.error().code == ENOENT ? ContainerState::Missing : ContainerState::Error;
+            st.message = have.error().message;
+            break;
+        }
+        if (*have == e.limits) continue;
+        if (dryRun) {
+            st.state = ContainerState::Planned;
+            changed = true;
+            continue;
+        }
+        auto w = writer_.write(st.cgroup, dev.dev, e.limits, *have);
+        if (!w) {
+            st.state = w.error().code == ENOENT ? ContainerState::Missing : ContainerState::Error;
+            st.message = "Failed to write limit: " + w.error().message;
+            break;
+        }
+        changed = true;
+    }
+    if (st.state == ContainerState::Missing || st.state == ContainerState::Error) {
+        if (st.state == ContainerState::Missing) ++report.missing;
+        else {
+            ++report.failed;
+            log::error("Failed to apply limit to container " + e.containerId.id + " (pod: " + e.ns + "/" + e.pod +
+                           "): " + st.message,
+                       {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"POD_UID", e.podUid},
+                        {"CONTAINER_ID", e.containerId.id}, {"CGROUP", writer_.describe(st.cgroup)}});
+        }
+        return;
+    }
+    if (!changed) {
+        st.state = ContainerState::Unchanged;
+        ++report.unchanged;
+        applied_[st.cgroup] = e.limits;
+        return;
+    }
+    if (dryRun) {
+        ++report.changed;
+        return;
+    }
+    st.state = ContainerState::Applied;
+    ++report.changed;
+    applied_[st.cgroup] = e.limits;
+    std::string text = iopsText(e.limits);
+    std::string msg = e.source == core::LimitSource::Default
+                          ? "Applied default IOPS limit for container " + e.containerId.id + ": " + text
+                          : "Applied Pod-specific IOPS limit for container " + e.containerId.id + " (pod: " + e.ns +
+                                "/" + e.pod + "): " + text;
+    log::info(msg, {{"POD_NAMESPACE", e.ns},
+                    {"POD_NAME", e.pod},
+                    {"POD_UID", e.podUid},
+                    {"CONTAINER_ID", e.containerId.id},
+                    {"CGROUP", writer_.describe(st.cgroup)},
+                    {"DEVICE", devices_.empty() ? "" : devices_.front().dev.str()},
+                    {"IOPS_LIMIT", core::limitValueString(e.limits.readIops)},
+                    {"LIMIT_SOURCE", std::string(core::sourceName(e.source))}});
+}
+
+void Reconciler::removeOurLimit(ContainerStatus& st, bool dryRun, ReconcileReport& report) {
+    const core::PlanEntry& e = st.entry;
+    st.state = ContainerState::Excluded;
+    st.message = e.excludedReason;
+    ++report.excluded;
+    auto cg = host::findContainerCgroup(setup_, e);
+    if (!cg) return;
+    st.cgroup = *cg;
+    auto it = applied_.find(st.cgroup);
+    if (it == applied_.end()) return;  // never ours: leave whatever is there alone
+    for (const auto& dev : devices_) {
+        auto have = writer_.read(st.cgroup, dev.dev);
+        if (!have || *have != it->second) continue;  // someone else changed it since
+        if (dryRun) continue;
+        if (auto w = writer_.write(st.cgroup, dev.dev, Limits{}, *have); !w) {
+            st.message += "; failed to remove our limit: " + w.error().message;
+            return;
+        }
+    }
+    if (!dryRun) {
+        log::info("Removed IOPS limit from excluded container " + e.containerId.id + " (pod: " + e.ns + "/" + e.pod +
+                      "): " + e.excludedReason,
+                  {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
+        applied_.erase(it);
+    }
+}
+
+ReconcileReport Reconciler::applyDefaultsWithoutPods(bool dryRun) {
+    auto start = std::chrono::steady_clock::now();
+    ReconcileReport report;
+    report.source = "fallback";
+    if (!setup_.driverDetected) host::redetectLayout(setup_);
+    for (const auto& cg : host::listContainerCgroups(setup_)) {
+        ContainerStatus st;
+        st.cgroup = cg;
+        st.entry.cgroup = cg;
+        st.entry.containerId = core::containerIdFromLeaf(cg.substr(cg.rfind('/') + 1)).value_or(core::ContainerId{});
+        st.entry.limits = cfg_.defaults;
+        st.state = ContainerState::Unchanged;
+        bool any = false, failed = false;
+        std::vector<std::pair<core::DevNum, Limits>> toWrite;
+        for (const auto& dev : devices_) {
+            auto have = writer_.read(cg, dev.dev);
+            if (!have) { failed = true; st.message = have.error().message; break; }
+            if (!have->unlimited()) any = true;
+            toWrite.emplace_back(dev.dev, *have);
+        }
+        if (failed) {
+            st.state = ContainerState::Error;
+            ++report.failed;
+        } else if (any) {
+            st.message = "limit already in force, kept";
+            st.entry.limits = Limits{};
+            ++report.unchanged;
+        } else if (dryRun) {
+            st.state = ContainerState::Planned;
+            ++report.changed;
+        } else {
+            for (const auto& [dev, have] : toWrite)
+                if (auto w = writer_.write(cg, dev, cfg_.defaults, have); !w) {
+                    failed = true;
+                    st.message = w.error().message;
+                }
+            st.state = failed ? ContainerState::Error : ContainerState::Applied;
+            if (failed) ++report.failed;
+            else {
+                ++report.changed;
+                applied_[cg] = cfg_.defaults;
+                log::info("Applied default IOPS limit for container " + st.entry.containerId.id + ": " +
+                              iopsText(cfg_.defaults) + " (no pod source reachable)",
+                          {{"CONTAINER_ID", st.entry.containerId.id}, {"CGROUP", writer_.describe(cg)}});
+            }
+        }
+        report.containers.push_back(std::move(st));
+    }
+    log::warning("No pod source reachable at start: gave the default limit to " + std::to_string(report.changed) +
+                 " container(s) without one and kept " + std::to_string(report.unchanged) + " limit(s) in force");
+    report.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return report;
+}
+
+std::string renderReport(const ReconcileReport& r) {
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(r.containers.size());
+    for (const auto& c : r.containers) {
+        const auto& e = c.entry;
+        bool none = e.source == core::LimitSource::Excluded;
+        auto v = [&](uint64_t x) { return none ? std::string("-") : core::limitValueString(x); };
+        auto b = [&](uint64_t x) { return none ? std::string("-") : core::formatBytes(x); };
+        rows.push_back({e.ns.empty() ? "-" : e.ns, e.pod.empty() ? "-" : e.pod, e.container.empty() ? "-" : e.container,
+                        e.containerId.id.empty() ? "-" : e.containerId.id.substr(0, 13),
+                        c.cgroup.empty() ? (e.cgroup.empty() ? "-" : e.cgroup) : c.cgroup, v(e.limits.readIops),
+                        v(e.limits.writeIops), b(e.limits.readBps), b(e.limits.writeBps),
+                        std::string(r.source == "fallback" ? "fallback" : core::sourceName(e.source)),
+                        std::string(stateName(c.state))});
+    }
+    return core::renderTable({"NAMESPACE", "POD", "CONTAINER", "CONTAINER-ID", "CGROUP", "READ-IOPS", "WRITE-IOPS",
+                              "READ-BPS", "WRITE-BPS", "SOURCE", "STATE"},
+                             rows);
+}
+
+}  // namespace iopslimit::daemon

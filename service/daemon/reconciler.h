@@ -1,0 +1,76 @@
+#pragma once
+// Level-triggered, idempotent reconcile: pods -> plan -> read what is in force -> write only what
+// differs. A failed pod source never loosens anything; one bad container never stops a pass.
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/planner.h"
+#include "host/block_device.h"
+#include "host/cgroup_fs.h"
+#include "host/limit_writers.h"
+#include "kube/pod_sources.h"
+
+namespace iopslimit::daemon {
+
+enum class ContainerState { Applied, Unchanged, Planned, Missing, Error, Excluded };
+std::string_view stateName(ContainerState s);
+
+struct ContainerStatus {
+    core::PlanEntry entry;
+    std::string cgroup;  // resolved; empty when missing
+    ContainerState state = ContainerState::Planned;
+    std::string message;
+};
+
+struct ReconcileReport {
+    std::string source;  // kubelet | apiserver | fallback | none
+    bool podsFresh = false;
+    std::vector<ContainerStatus> containers;
+    std::vector<std::string> errors;  // source errors
+    size_t changed = 0, failed = 0, missing = 0, unchanged = 0, excluded = 0;
+    double millis = 0;
+};
+
+class Reconciler {
+public:
+    Reconciler(const core::Config& cfg, host::CgroupSetup setup, std::vector<host::BlockDevice> devices,
+               host::LimitWriter& writer, kube::PodSource* kubelet, kube::PodSource* apiserver);
+
+    // Fetches pods and applies the plan (dryRun: reads but never writes).
+    ReconcileReport reconcile(bool dryRun = false);
+    // Applies the plan for pods already fetched (also used by tests and benchmarks).
+    ReconcileReport apply(const core::PodList& pods, const std::string& source, bool dryRun);
+    // No pod source at start: keep every limit in force, give the default to container cgroups
+    // under kubepods that have none.
+    ReconcileReport applyDefaultsWithoutPods(bool dryRun);
+
+    const host::CgroupSetup& setup() const { return setup_; }
+    const std::vector<host::BlockDevice>& devices() const { return devices_; }
+    void setOverrides(std::map<std::string, core::Limits> o) { overrides_ = std::move(o); }
+
+private:
+    void applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& report);
+    void removeOurLimit(ContainerStatus& st, bool dryRun, ReconcileReport& report);
+    void reportProblems(const core::Plan& plan, const core::PodList& pods);
+
+    const core::Config& cfg_;
+    host::CgroupSetup setup_;
+    std::vector<host::BlockDevice> devices_;
+    host::LimitWriter& writer_;
+    kube::PodSource* kubelet_;
+    kube::PodSource* apiserver_;
+    core::Filter filter_;
+    std::map<std::string, core::Limits> overrides_;
+    std::map<std::string, core::Limits> applied_;  // cgroup -> what we put in force
+    std::set<std::string> reported_;               // problems already logged
+    bool everHadPods_ = false;
+};
+
+// The plan/result table printed by --dry-run and --once.
+std::string renderReport(const ReconcileReport& r);
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,133 @@
+#include "kube/http_client.h"
+
+#include <curl/curl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+namespace iopslimit::kube {
+
+using core::makeError;
+using core::Result;
+
+namespace {
+
+struct Sink {
+    std::string* body;
+    size_t max;
+    bool tooLarge = false;
+};
+
+size_t onData(char* ptr, size_t size, size_t nmemb, void* user) {
+    auto* sink = static_cast<Sink*>(user);
+    size_t n = size * nmemb;
+    if (sink->body->size() + n > sink->max) {
+        sink->tooLarge = true;
+        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+    sink->body->append(ptr, n);
+    return n;
+}
+
+Result<std::string> readToken(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return makeError("cannot read token file " + path + ": " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string t = ss.str();
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    if (t.empty()) return makeError("token file " + path + " is empty");
+    if (t.find_first_of("\r\n") != std::string::npos) return makeError("token file " + path + " holds several lines");
+    return t;
+}
+
+std::string classify(CURLcode rc, const char* errbuf, const HttpRequest& req) {
+    std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+        case CURLE_COULDNT_CONNECT: return "connection refused or unreachable (" + detail + ")";
+        case CURLE_COULDNT_RESOLVE_HOST: return "cannot resolve host (" + detail + ")";
+        case CURLE_OPERATION_TIMEDOUT:
+            return "timed out (connect " + std::to_string(req.connectTimeoutMs) + " ms, total " +
+                   std::to_string(req.timeoutMs) + " ms): " + detail;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ENGINE_INITFAILED:
+            return "TLS error: " + detail;
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+            return "connection closed by peer (" + detail + ")";
+        default: return detail;
+    }
+}
+
+}  // namespace
+
+Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+
+    std::string auth;
+    if (!req.tokenPath.empty()) {
+        auto token = readToken(req.tokenPath);
+        if (!token) return token.error();
+        auth = "Authorization: Bearer " + *token;
+    }
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return makeError("curl_easy_init failed");
+    CURL* h = curl.get();
+    HttpResponse resp;
+    Sink sink{&resp.body, req.maxBodyBytes};
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    struct curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (!auth.empty()) headers = curl_slist_append(headers, auth.c_str());
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headerGuard(headers, curl_slist_free_all);
+
+    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, onData);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req.connectTimeoutMs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req.timeoutMs);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "iops-limitd");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the server offers it
+    if (!req.tls.caPath.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, req.tls.caPath.c_str());
+    if (!req.tls.clientCertPath.empty()) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, req.tls.clientCertPath.c_str());
+        curl_easy_setopt(h, CURLOPT_SSLKEY, req.tls.clientKeyPath.c_str());
+    }
+    if (req.tls.skipVerify) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (sink.tooLarge)
+        return makeError("response larger than " + std::to_string(req.maxBodyBytes >> 20) + " MiB");
+    if (rc != CURLE_OK) return makeError(classify(rc, errbuf, req));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+    return resp;
+}
+
+std::string describeHttpError(const HttpResponse& r) {
+    std::string body = r.body.substr(0, 300);
+    auto nl = body.find('\n');
+    if (nl != std::string::npos) body.resize(nl);
+    for (char& c : body)
+        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
+}
+
+}  // namespace iopslimit::kube

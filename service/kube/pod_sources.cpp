@@ -1,0 +1,71 @@
+#include "kube/pod_sources.h"
+
+#include <cctype>
+#include <cstdio>
+
+namespace iopslimit::kube {
+
+using core::makeError;
+using core::Result;
+
+std::string urlEncode(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+Result<core::PodList> fetchPodList(HttpGetter& http, const HttpRequest& req) {
+    auto resp = http.get(req);
+    if (!resp) return resp.error();
+    if (resp->status < 200 || resp->status > 299) return makeError(describeHttpError(*resp), static_cast<int>(resp->status));
+    auto list = core::decodePodList(resp->body);
+    if (!list) return makeError("bad response: " + list.error().message);
+    return list;
+}
+
+namespace {
+
+std::string hostForUrl(const std::string& host) {
+    // Bare IPv6 literals need brackets in a URL.
+    if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]";
+    return host;
+}
+
+}  // namespace
+
+KubeletPodSource::KubeletPodSource(const core::Config& cfg, HttpGetter& http) : http_(http) {
+    req_.url = "https://" + hostForUrl(cfg.kubelet.host) + ":" + std::to_string(cfg.kubelet.port) + "/pods";
+    req_.tokenPath = cfg.kubelet.tokenPath;
+    req_.tls = {cfg.kubelet.caPath, cfg.kubelet.clientCertPath, cfg.kubelet.clientKeyPath, cfg.kubelet.skipVerify};
+    req_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
+    req_.timeoutMs = cfg.httpTimeoutMs;
+}
+
+Result<core::PodList> KubeletPodSource::list() { return fetchPodList(http_, req_); }
+
+ApiServerPodSource::ApiServerPodSource(const core::Config& cfg, HttpGetter& http) : http_(http), nodeName_(cfg.nodeName) {
+    req_.url = cfg.apiServer.server + "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + cfg.nodeName);
+    req_.tokenPath = cfg.apiServer.tokenPath;
+    req_.tls.caPath = cfg.apiServer.caPath;
+    req_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
+    req_.timeoutMs = cfg.httpTimeoutMs;
+}
+
+Result<core::PodList> ApiServerPodSource::list() {
+    auto list = fetchPodList(http_, req_);
+    if (!list) return list;
+    // Defence in depth: never act on another node's pods, even if the server ignores the selector.
+    auto& pods = list.value().pods;
+    std::erase_if(pods, [&](const core::Pod& p) { return !p.nodeName.empty() && p.nodeName != nodeName_; });
+    return list;
+}
+
+}  // namespace iopslimit::kube

@@ -1,0 +1,50 @@
+#pragma once
+// Where pods come from: the kubelet's /pods (first) and the API server's pod list (fallback).
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/pod.h"
+#include "kube/http_client.h"
+
+namespace iopslimit::kube {
+
+class PodSource {
+public:
+    virtual ~PodSource() = default;
+    virtual core::Result<core::PodList> list() = 0;
+    virtual std::string name() const = 0;  // "kubelet" | "apiserver"
+};
+
+class KubeletPodSource : public PodSource {
+public:
+    KubeletPodSource(const core::Config& cfg, HttpGetter& http);
+    core::Result<core::PodList> list() override;
+    std::string name() const override { return "kubelet"; }
+    const std::string& url() const { return req_.url; }
+
+private:
+    HttpRequest req_;
+    HttpGetter& http_;
+};
+
+class ApiServerPodSource : public PodSource {
+public:
+    ApiServerPodSource(const core::Config& cfg, HttpGetter& http);
+    core::Result<core::PodList> list() override;
+    std::string name() const override { return "apiserver"; }
+    const std::string& url() const { return req_.url; }
+
+private:
+    HttpRequest req_;
+    HttpGetter& http_;
+    std::string nodeName_;
+};
+
+// Fetch + status check + decode, shared by both sources.
+core::Result<core::PodList> fetchPodList(HttpGetter& http, const HttpRequest& req);
+
+// Percent-encodes a query value.
+std::string urlEncode(std::string_view s);
+
+}  // namespace iopslimit::kube
