@@ -67,6 +67,10 @@ LimitDecision decideLimits(const std::map<std::string, std::string>& annotations
                            const Limits& defaults) {
     LimitDecision out;
     out.limits = defaults;
+    // Most pods carry no annotation of ours: one ordered-map probe settles that.
+    auto first = annotations.lower_bound(std::string(kAnnotationPrefix));
+    if (first == annotations.end() || first->first.compare(0, kAnnotationPrefix.size(), kAnnotationPrefix) != 0)
+        return out;
     // Parse each present key once, remembering failures, then pick per direction.
     struct Parsed { bool present = false; bool ok = false; uint64_t value = 0; std::string key; };
     Parsed parsed[2][std::size(kKeys)];  // [0]=container level, [1]=pod level

@@ -1,6 +1,7 @@
 #include "daemon/reconciler.h"
 
 #include <cerrno>
+#include <optional>
 
 #include "core/quantity.h"
 #include "core/table.h"
@@ -139,19 +140,29 @@ ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& 
 
 void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& report) {
     const core::PlanEntry& e = st.entry;
-    auto cg = host::findContainerCgroup(setup_, e);
-    if (!cg) {
-        st.state = ContainerState::Missing;
-        st.message = cg.error().message;
-        ++report.missing;
-        log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + ": " + st.message,
-                   {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
-        return;
+    // Fast path: read at the derived path; only a miss pays for the search.
+    std::optional<core::Result<Limits>> firstRead;
+    if (e.idError.empty() && !devices_.empty()) {
+        firstRead = writer_.read(e.cgroup, devices_.front().dev);
+        if (*firstRead || firstRead->error().code != ENOENT) st.cgroup = e.cgroup;
+        else firstRead.reset();
     }
-    st.cgroup = *cg;
+    if (st.cgroup.empty()) {
+        auto cg = host::findContainerCgroup(setup_, e);
+        if (!cg) {
+            st.state = ContainerState::Missing;
+            st.message = cg.error().message;
+            ++report.missing;
+            log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + ": " + st.message,
+                       {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
+            return;
+        }
+        st.cgroup = *cg;
+    }
     bool changed = false;
-    for (const auto& dev : devices_) {
-        auto have = writer_.read(st.cgroup, dev.dev);
+    for (size_t i = 0; i < devices_.size(); ++i) {
+        const auto& dev = devices_[i];
+        auto have = (i == 0 && firstRead) ? std::move(*firstRead) : writer_.read(st.cgroup, dev.dev);
         if (!have) {
             st.state = have.error().code == ENOENT ? ContainerState::Missing : ContainerState::Error;
             st.message = have.error().message;

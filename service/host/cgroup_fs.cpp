@@ -178,7 +178,7 @@ bool redetectLayout(CgroupSetup& setup) {
 Result<std::string> findContainerCgroup(const CgroupSetup& setup, const core::PlanEntry& e) {
     if (!e.idError.empty()) return makeError(e.idError);
     const std::string& h = setup.hierarchy;
-    if (isDirectory(h + "/" + e.cgroup)) return e.cgroup;
+    if (::access((h + "/" + e.cgroup).c_str(), F_OK) == 0) return e.cgroup;
 
     std::vector<std::string> podDirs;
     if (e.qosKnown) {

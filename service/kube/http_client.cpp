@@ -45,8 +45,15 @@ Result<std::string> readToken(const std::string& path) {
     return t;
 }
 
-std::string classify(CURLcode rc, const char* errbuf, const HttpRequest& req) {
+std::string describe(CURLcode rc, const char* errbuf, const HttpRequest& req) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    // A server that demands a client certificate drops the connection during or right after
+    // the handshake; curl then reports a recv error, or even a failed getpeername().
+    bool peerDropped = rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR ||
+                       detail.find("getpeername") != std::string::npos;
+    if (peerDropped && req.tls.clientCertPath.empty() && req.url.rfind("https://", 0) == 0)
+        return "TLS handshake failed or connection dropped (" + detail +
+               "); the server may require a client certificate";
     switch (rc) {
         case CURLE_COULDNT_CONNECT: return "connection refused or unreachable (" + detail + ")";
         case CURLE_COULDNT_RESOLVE_HOST: return "cannot resolve host (" + detail + ")";
@@ -116,7 +123,7 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     CURLcode rc = curl_easy_perform(h);
     if (sink.tooLarge)
         return makeError("response larger than " + std::to_string(req.maxBodyBytes >> 20) + " MiB");
-    if (rc != CURLE_OK) return makeError(classify(rc, errbuf, req));
+    if (rc != CURLE_OK) return makeError(describe(rc, errbuf, req));
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;
 }
