@@ -1,7 +1,11 @@
 #include "core/pod.h"
 
+#include "core/annotations.h"
+#include "core/podlist_decoder.h"
+
 #include <simdjson.h>
 
+#include <cstring>
 #include <iterator>
 
 namespace iopslimit::core {
@@ -76,7 +80,9 @@ std::string readString(od::value v) {
     return std::string(s);
 }
 
-std::map<std::string, std::string> readStringMap(od::value v) {
+// keepPrefix: only keys starting with it are kept (annotations: only ours matter, and others,
+// like kubectl's last-applied-configuration, can be kilobytes each).
+std::map<std::string, std::string> readStringMap(od::value v, std::string_view keepPrefix = {}) {
     std::map<std::string, std::string> out;
     od::json_type t;
     check(v.type().get(t));
@@ -88,6 +94,7 @@ std::map<std::string, std::string> readStringMap(od::value v) {
         check(std::move(field).get(f));
         std::string_view key;
         check(f.unescaped_key().get(key));
+        if (key.substr(0, keepPrefix.size()) != keepPrefix) continue;
         std::string k(key);
         od::value val = f.value();
         od::json_type vt;
@@ -163,7 +170,7 @@ void readMetadata(od::value v, Pod& p) {
         else if (key == "name") p.name = readString(f.value());
         else if (key == "namespace") p.ns = readString(f.value());
         else if (key == "labels") p.labels = readStringMap(f.value());
-        else if (key == "annotations") p.annotations = readStringMap(f.value());
+        else if (key == "annotations") p.annotations = readStringMap(f.value(), kAnnotationPrefix);
     }
 }
 
@@ -249,65 +256,242 @@ bool readPod(od::value v, Pod& p, std::string& why) {
 
 }  // namespace
 
-Result<PodList> decodePodList(std::string_view json) {
-    PodList out;
-    std::string kind;
-    try {
-        od::parser parser;
-        simdjson::padded_string padded(json.data(), json.size());
-        od::document doc;
-        check(parser.iterate(padded).get(doc));
-        od::json_type t;
-        check(doc.type().get(t));
-        if (t != od::json_type::object) return makeError("invalid PodList: not a JSON object");
-        od::object root;
-        check(doc.get_object().get(root));
-        for (auto field : root) {
-            od::field f;
-            check(std::move(field).get(f));
-            std::string_view key;
-            check(f.unescaped_key().get(key));
-            if (key == "kind") {
-                kind = readString(f.value());
-            } else if (key == "metadata") {
-                od::value md = f.value();
-                od::json_type mt;
-                check(md.type().get(mt));
-                if (mt != od::json_type::object) continue;
-                od::object mo;
-                check(md.get_object().get(mo));
-                for (auto mf : mo) {
-                    od::field m;
-                    check(std::move(mf).get(m));
-                    std::string_view k;
-                    check(m.unescaped_key().get(k));
-                    if (k == "resourceVersion") out.resourceVersion = readString(m.value());
-                }
-            } else if (key == "items") {
-                od::value items = f.value();
-                od::json_type it;
-                check(items.type().get(it));
-                if (it == od::json_type::null) continue;
-                if (it != od::json_type::array) return makeError("invalid PodList: items is not an array");
-                od::array arr;
-                check(items.get_array().get(arr));
-                size_t index = 0;
-                for (auto element : arr) {
-                    ++index;
-                    od::value item;
-                    check(std::move(element).get(item));
-                    Pod p;
-                    std::string why;
-                    if (readPod(item, p, why)) out.pods.push_back(std::move(p));
-                    else out.problems.push_back("item " + std::to_string(index) + ": " + why);
-                }
-            }
-        }
-    } catch (const Fail& f) {
-        return makeError(std::string("invalid JSON: ") + simdjson::error_message(f.code));
+namespace {
+
+// Decodes one captured item (an object) into p; invalid JSON inside it throws Fail.
+bool decodeItem(od::parser& parser, const std::string& bytes, Pod& p, std::string& why) {
+    simdjson::padded_string padded(bytes);
+    od::document doc;
+    check(parser.iterate(padded).get(doc));
+    od::value v;
+    check(doc.get_value().get(v));
+    return readPod(v, p, why);
+}
+
+std::string decodeResourceVersion(od::parser& parser, const std::string& bytes) {
+    simdjson::padded_string padded(bytes);
+    od::document doc;
+    check(parser.iterate(padded).get(doc));
+    od::object obj;
+    check(doc.get_object().get(obj));
+    std::string rv;
+    for (auto field : obj) {
+        od::field f;
+        check(std::move(field).get(f));
+        std::string_view k;
+        check(f.unescaped_key().get(k));
+        if (k == "resourceVersion") rv = readString(f.value());
     }
-    if (!kind.empty() && kind != "PodList") return makeError("invalid PodList: kind is \"" + kind.substr(0, 60) + "\"");
-    return out;
+    return rv;
+}
+
+od::parser& itemParser() {
+    // One parser per thread, sized for the largest item seen (a few KiB), reused across calls.
+    thread_local od::parser parser;
+    return parser;
+}
+
+}  // namespace
+
+bool PodListDecoder::fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    return false;
+}
+
+bool PodListDecoder::completeItem() {
+    Pod p;
+    std::string why;
+    ++itemIndex_;
+    try {
+        if (decodeItem(itemParser(), buf_, p, why)) out_.pods.push_back(std::move(p));
+        else out_.problems.push_back("item " + std::to_string(itemIndex_) + ": " + why);
+    } catch (const Fail& f) {
+        return fail(std::string("invalid JSON in item ") + std::to_string(itemIndex_) + ": " +
+                    simdjson::error_message(f.code));
+    }
+    buf_.clear();
+    return true;
+}
+
+bool PodListDecoder::completeCapture() {
+    Capture c = capture_;
+    capture_ = Capture::None;
+    if (c == Capture::Item) return completeItem();
+    if (c == Capture::Kind) {
+        kind_ = buf_.size() >= 2 ? buf_.substr(1, buf_.size() - 2) : std::string();
+    } else if (c == Capture::Metadata) {
+        try {
+            out_.resourceVersion = decodeResourceVersion(itemParser(), buf_);
+        } catch (const Fail& f) {
+            return fail(std::string("invalid JSON in list metadata: ") + simdjson::error_message(f.code));
+        }
+    }
+    buf_.clear();
+    return true;
+}
+
+bool PodListDecoder::feed(std::string_view chunk) {
+    if (!error_.empty()) return false;
+    constexpr size_t npos = std::string::npos;
+    size_t captureStart = capture_ != Capture::None ? 0 : npos;
+    auto startCapture = [&](Capture c, size_t i) {
+        capture_ = c;
+        captureStart = i;
+        buf_.clear();
+    };
+    auto endCapture = [&](size_t i) {
+        buf_.append(chunk.data() + captureStart, i + 1 - captureStart);
+        captureStart = npos;
+        return completeCapture();
+    };
+    const char* d = chunk.data();
+    const size_t n = chunk.size();
+    for (size_t i = 0; i < n; ++i) {
+        char c = d[i];
+        if (inString_) {
+            if (escape_) {
+                escape_ = false;
+            } else if (c == '\\') {
+                escape_ = true;
+            } else if (c == '"') {
+                inString_ = false;
+                if (readingKey_) {
+                    readingKey_ = false;
+                    expect_ = Expect::Colon;
+                } else if (stack_.size() == 1) {
+                    expect_ = Expect::CommaOrEnd;
+                    if (capture_ == Capture::Kind && !endCapture(i)) return false;
+                }
+            } else if (readingKey_) {
+                if (key_.size() < 64) key_ += c;
+            } else {
+                // String content is captured by span, not by byte: jump to the next quote or escape.
+                const char* q = static_cast<const char*>(std::memchr(d + i + 1, '"', n - i - 1));
+                size_t stop = q ? static_cast<size_t>(q - d) : n;
+                const char* b = static_cast<const char*>(std::memchr(d + i + 1, '\\', stop - i - 1));
+                i = (b ? static_cast<size_t>(b - d) : stop) - 1;
+            }
+            continue;
+        }
+        switch (c) {
+            case ' ': case '\t': case '\n': case '\r':
+                break;
+            case '"':
+                inString_ = true;
+                if (stack_.empty()) return fail(done_ ? "invalid JSON: trailing content after the document"
+                                                      : "invalid PodList: not a JSON object");
+                if (stack_.size() == 1) {
+                    if (expect_ == Expect::Key) {
+                        readingKey_ = true;
+                        key_.clear();
+                    } else if (expect_ == Expect::Value) {
+                        if (key_ == "kind") startCapture(Capture::Kind, i);
+                    } else {
+                        return fail("invalid JSON: unexpected string at offset " + std::to_string(offset_ + i));
+                    }
+                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::None) {
+                    ++itemIndex_;
+                    out_.problems.push_back("item " + std::to_string(itemIndex_) + ": not an object");
+                    skippingItem_ = true;
+                }
+                break;
+            case ':':
+                if (stack_.size() == 1) {
+                    if (expect_ != Expect::Colon) return fail("invalid JSON: unexpected ':' at offset " + std::to_string(offset_ + i));
+                    expect_ = Expect::Value;
+                }
+                break;
+            case ',':
+                if (stack_.size() == 1) {
+                    if (expect_ != Expect::CommaOrEnd) return fail("invalid JSON: unexpected ',' at offset " + std::to_string(offset_ + i));
+                    expect_ = Expect::Key;
+                } else if (stack_.size() == 2 && inItems_) {
+                    skippingItem_ = false;
+                }
+                break;
+            case '{':
+            case '[':
+                if (stack_.empty()) {
+                    if (done_) return fail("invalid JSON: trailing content after the document");
+                    if (c != '{') return fail("invalid PodList: not a JSON object");
+                    started_ = true;
+                    expect_ = Expect::Key;
+                } else if (stack_.size() == 1) {
+                    if (expect_ != Expect::Value) return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
+                    if (key_ == "items") {
+                        if (c != '[') return fail("invalid PodList: items is not an array");
+                        inItems_ = true;
+                    } else if (key_ == "metadata" && c == '{') {
+                        startCapture(Capture::Metadata, i);
+                    }
+                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::None && !skippingItem_) {
+                    if (c == '{') {
+                        startCapture(Capture::Item, i);
+                    } else {
+                        ++itemIndex_;
+                        out_.problems.push_back("item " + std::to_string(itemIndex_) + ": not an object");
+                        skippingItem_ = true;
+                    }
+                }
+                if (stack_.size() >= 512) return fail("invalid JSON: nesting deeper than 512");
+                stack_.push_back(c);
+                break;
+            case '}':
+            case ']': {
+                if (stack_.empty() || (c == '}' ? '{' : '[') != stack_.back())
+                    return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
+                if (stack_.size() == 1 && expect_ != Expect::CommaOrEnd && expect_ != Expect::Key)
+                    return fail("invalid JSON: unexpected '}' at offset " + std::to_string(offset_ + i));
+                stack_.pop_back();
+                if (stack_.empty()) {
+                    done_ = true;
+                } else if (stack_.size() == 1) {
+                    expect_ = Expect::CommaOrEnd;
+                    if (inItems_ && c == ']') inItems_ = false;
+                    if (capture_ == Capture::Metadata && !endCapture(i)) return false;
+                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::Item) {
+                    if (!endCapture(i)) return false;
+                }
+                break;
+            }
+            default:
+                // Scalars: numbers, true, false, null.
+                if (stack_.empty()) return fail(done_ ? "invalid JSON: trailing content after the document"
+                                                      : "invalid PodList: not a JSON object");
+                if (stack_.size() == 1) {
+                    if (expect_ == Expect::Value) expect_ = Expect::CommaOrEnd;
+                    else if (expect_ != Expect::CommaOrEnd)
+                        return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
+                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::None && !skippingItem_) {
+                    ++itemIndex_;
+                    out_.problems.push_back("item " + std::to_string(itemIndex_) + ": not an object");
+                    skippingItem_ = true;
+                }
+                break;
+        }
+    }
+    if (captureStart != npos) buf_.append(d + captureStart, n - captureStart);
+    if (buf_.size() > maxItemBytes_)
+        return fail("invalid PodList: item " + std::to_string(itemIndex_ + 1) + " is larger than " +
+                    std::to_string(maxItemBytes_ >> 10) + " KiB");
+    offset_ += n;
+    return true;
+}
+
+Result<PodList> PodListDecoder::finish() {
+    if (!error_.empty()) return makeError(error_);
+    if (!started_) return makeError(offset_ ? "invalid PodList: not a JSON object" : "invalid JSON: empty response");
+    if (!done_ || inString_)
+        return makeError("invalid JSON: unexpected end of input after " + std::to_string(offset_) +
+                         " bytes (truncated response?)");
+    if (!kind_.empty() && kind_ != "PodList") return makeError("invalid PodList: kind is \"" + kind_.substr(0, 60) + "\"");
+    return std::move(out_);
+}
+
+Result<PodList> decodePodList(std::string_view json) {
+    PodListDecoder decoder(json.size() + 1);
+    decoder.feed(json);
+    return decoder.finish();
 }
 
 }  // namespace iopslimit::core

@@ -42,7 +42,7 @@ struct Pod {
     QosClass qos = QosClass::BestEffort;
     bool qosKnown = false;
     std::map<std::string, std::string> labels;
-    std::map<std::string, std::string> annotations;
+    std::map<std::string, std::string> annotations;  // only iops-limit/* ones are kept
     std::vector<Container> containers;  // statuses: init, regular, ephemeral
 
     std::string key() const { return ns + "/" + name; }

@@ -17,18 +17,32 @@ using core::Result;
 namespace {
 
 struct Sink {
+    CURL* curl;
+    const HttpRequest* req;
     std::string* body;
-    size_t max;
+    size_t total = 0;
     bool tooLarge = false;
+    bool rejected = false;  // the streaming consumer gave up
 };
 
 size_t onData(char* ptr, size_t size, size_t nmemb, void* user) {
     auto* sink = static_cast<Sink*>(user);
     size_t n = size * nmemb;
-    if (sink->body->size() + n > sink->max) {
+    sink->total += n;
+    if (sink->total > sink->req->maxBodyBytes) {
         sink->tooLarge = true;
         return 0;  // aborts the transfer with CURLE_WRITE_ERROR
     }
+    long status = 0;
+    curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (sink->req->onBody && status >= 200 && status <= 299) {
+        if (!sink->req->onBody(std::string_view(ptr, n))) {
+            sink->rejected = true;
+            return 0;
+        }
+        return n;
+    }
+    if (sink->req->onBody && sink->body->size() > 65536) return n;  // an error body: the start is enough
     sink->body->append(ptr, n);
     return n;
 }
@@ -92,7 +106,7 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     if (!curl) return makeError("curl_easy_init failed");
     CURL* h = curl.get();
     HttpResponse resp;
-    Sink sink{&resp.body, req.maxBodyBytes};
+    Sink sink{h, &req, &resp.body};
     char errbuf[CURL_ERROR_SIZE] = {0};
     struct curl_slist* headers = nullptr;
     headers = curl_slist_append(headers, "Accept: application/json");
@@ -121,10 +135,11 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+    if (sink.rejected) return resp;  // the consumer knows why
     if (sink.tooLarge)
         return makeError("response larger than " + std::to_string(req.maxBodyBytes >> 20) + " MiB");
     if (rc != CURLE_OK) return makeError(describe(rc, errbuf, req));
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;
 }
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -22,6 +23,9 @@ struct HttpRequest {
     long connectTimeoutMs = 5000;
     long timeoutMs = 30000;
     size_t maxBodyBytes = 64u << 20;
+    // When set, a 2xx body is handed over chunk by chunk as it arrives instead of being kept
+    // (other statuses are still kept, for the error message). Returning false aborts.
+    std::function<bool(std::string_view)> onBody;
 };
 
 struct HttpResponse {

@@ -1,5 +1,7 @@
 #include "kube/pod_sources.h"
 
+#include "core/podlist_decoder.h"
+
 #include <cctype>
 #include <cstdio>
 
@@ -22,11 +24,14 @@ std::string urlEncode(std::string_view s) {
     return out;
 }
 
-Result<core::PodList> fetchPodList(HttpGetter& http, const HttpRequest& req) {
+Result<core::PodList> fetchPodList(HttpGetter& http, HttpRequest req) {
+    // Decoded while it streams in: the response is never held whole.
+    core::PodListDecoder decoder;
+    req.onBody = [&decoder](std::string_view chunk) { return decoder.feed(chunk); };
     auto resp = http.get(req);
     if (!resp) return resp.error();
     if (resp->status < 200 || resp->status > 299) return makeError(describeHttpError(*resp), static_cast<int>(resp->status));
-    auto list = core::decodePodList(resp->body);
+    auto list = decoder.finish();
     if (!list) return makeError("bad response: " + list.error().message);
     return list;
 }

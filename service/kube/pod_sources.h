@@ -42,7 +42,7 @@ private:
 };
 
 // Fetch + status check + decode, shared by both sources.
-core::Result<core::PodList> fetchPodList(HttpGetter& http, const HttpRequest& req);
+core::Result<core::PodList> fetchPodList(HttpGetter& http, HttpRequest req);
 
 // Percent-encodes a query value.
 std::string urlEncode(std::string_view s);
