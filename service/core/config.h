@@ -56,6 +56,10 @@ struct Config {
 
 using Environment = std::map<std::string, std::string>;
 
+// KEY=VALUE lines of an environment file as systemd reads them (EnvironmentFile=): comments,
+// blank lines, optional "export ", single or double quotes. Malformed lines are skipped.
+Environment parseEnvironmentFile(std::string_view text);
+
 // hostname is used (lower-cased) when NODE_NAME is unset.
 Result<Config> parseConfig(const Environment& env, std::string_view hostname);
 

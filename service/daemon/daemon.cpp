@@ -1,11 +1,12 @@
 #include "daemon/daemon.h"
 
+#include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -14,13 +15,10 @@
 #include "core/config.h"
 #include "daemon/event_loop.h"
 #include "daemon/log.h"
+#include "daemon/manager_bus.h"
 #include "daemon/reconciler.h"
-#include "host/block_device.h"
-#include "host/cgroup_fs.h"
-#include "host/limit_writers.h"
+#include "daemon/service.h"
 #include "iopslimit_version.h"
-#include "kube/http_client.h"
-#include "kube/pod_sources.h"
 
 extern char** environ;
 
@@ -43,7 +41,8 @@ void usage(std::ostream& out) {
            "  --verbose    also log debug messages\n"
            "  --help       show this help\n"
            "  --version    show the version\n\n"
-           "Configuration comes from the environment:\n";
+           "Configuration comes from the environment (and, on reload, from the files named by\n"
+           "IOPS_LIMIT_ENV_FILES, default /etc/default/iops-limit:/etc/sysconfig/iops-limit):\n";
     for (const auto& v : core::configVariables()) {
         std::string name = v.name;
         name.resize(28, ' ');
@@ -68,15 +67,28 @@ std::string hostName() {
     return buf;
 }
 
-std::string statusLine(const ReconcileReport& r, const Reconciler& rec) {
-    const auto& d = rec.devices();
-    std::string devs;
-    for (const auto& b : d) devs += (devs.empty() ? "" : ", ") + b.name + " (" + b.dev.str() + ")";
-    size_t limited = r.changed + r.unchanged;
-    std::string s = "Limiting " + std::to_string(limited) + " container" + (limited == 1 ? "" : "s") + " on " + devs +
-                    " via " + std::string(core::versionName(rec.setup().version)) + " files; pods from " + r.source;
-    if (r.failed) s += "; " + std::to_string(r.failed) + " failed";
-    return s;
+std::vector<std::string> envFiles(const core::Environment& env) {
+    auto it = env.find("IOPS_LIMIT_ENV_FILES");
+    std::string list = it != env.end() ? it->second : "/etc/default/iops-limit:/etc/sysconfig/iops-limit";
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i <= list.size()) {
+        size_t j = list.find(':', i);
+        if (j == std::string::npos) j = list.size();
+        if (j > i) out.push_back(list.substr(i, j - i));
+        i = j + 1;
+    }
+    return out;
+}
+
+std::unique_ptr<sdbus::IConnection> connectSystemBus() {
+    try {
+        return sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& e) {
+        log::warning(std::string("Failed to connect to the system bus: ") + e.getMessage() +
+                     "; no D-Bus API and no systemd backend");
+        return nullptr;
+    }
 }
 
 }  // namespace
@@ -98,45 +110,25 @@ int runDaemon(int argc, char** argv) {
     }
     log::setVerbose(opt.verbose);
 
-    auto cfgResult = core::parseConfig(readEnvironment(), hostName());
-    if (!cfgResult) {
-        log::error("Invalid configuration: " + cfgResult.error().message);
+    core::Environment env = readEnvironment();
+    // Validate the configuration before touching the bus: a bad variable is one clear line.
+    if (auto cfg = core::parseConfig(env, hostName()); !cfg) {
+        log::error("Invalid configuration: " + cfg.error().message);
         return 1;
+    } else if (cfg->backend == core::Backend::Cgroupfs && (opt.once || opt.dryRun)) {
+        env["IOPS_LIMIT_NO_BUS"] = "1";
     }
-    const core::Config cfg = std::move(cfgResult).value();
-    if (cfg.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + cfg.nodeName);
-    if (cfg.kubelet.skipVerify)
-        log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
+    std::unique_ptr<sdbus::IConnection> bus;
+    if (!env.count("IOPS_LIMIT_NO_BUS")) bus = connectSystemBus();
 
-    auto devices = host::resolveDataMounts(cfg.dataMounts, cfg.procRoot, cfg.sysRoot);
-    if (!devices) {
-        log::error("Failed to resolve DATA_MOUNT: " + devices.error().message);
+    Service service(env, hostName(), envFiles(env), bus.get());
+    if (auto st = service.start(); !st) {
+        log::error(st.error().message);
         return 1;
     }
-    auto setup = host::detectCgroups(cfg);
-    if (!setup) {
-        log::error("Failed to detect cgroups: " + setup.error().message);
-        return 1;
-    }
-    for (const auto& d : *devices)
-        log::info("Data disk " + d.name + " (" + d.dev.str() + ") for " + d.mountPoint +
-                      (d.fsDev == d.dev ? "" : " (file system on partition " + d.fsDevName + ")"),
-                  {{"DEVICE", d.dev.str()}});
-    log::info("Using " + setup->note + " at " + setup->hierarchy + ", " +
-              std::string(core::driverName(setup->layout.driver)) + " cgroup driver" +
-              (setup->layout.kubeletRoot.empty() ? "" : ", kubelet cgroup root /" + setup->layout.kubeletRoot.front()));
-    if (cfg.backend == core::Backend::Systemd)
-        log::warning("LIMIT_BACKEND=systemd is not available in this build; writing cgroup files");
-
-    auto writer = host::makeRawWriter(setup->version, setup->hierarchy);
-    kube::CurlHttpGetter http;
-    kube::KubeletPodSource kubelet(cfg, http);
-    std::unique_ptr<kube::ApiServerPodSource> apiserver;
-    if (!cfg.apiServer.server.empty()) apiserver = std::make_unique<kube::ApiServerPodSource>(cfg, http);
-    Reconciler rec(cfg, std::move(setup).value(), std::move(devices).value(), *writer, &kubelet, apiserver.get());
 
     if (opt.dryRun || opt.once) {
-        ReconcileReport r = rec.reconcile(opt.dryRun);
+        const ReconcileReport& r = service.resync(opt.dryRun);
         std::cout << renderReport(r) << std::flush;
         log::info("Reconciled " + std::to_string(r.containers.size()) + " containers from " + r.source + ": " +
                   std::to_string(r.changed) + (opt.dryRun ? " to change, " : " changed, ") +
@@ -145,7 +137,7 @@ int runDaemon(int argc, char** argv) {
         return r.failed ? 3 : 0;
     }
 
-    // Long-running: signals through signalfd, everything on one thread.
+    // Long-running: one thread, one poll loop for signals, timers and the bus.
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
@@ -156,43 +148,89 @@ int runDaemon(int argc, char** argv) {
         return 1;
     }
     EventLoop loop;
-    auto interval = std::chrono::seconds(cfg.checkIntervalSec);
+    std::unique_ptr<ManagerObject> api;
+
+    auto status = [&] { sd_notifyf(0, "STATUS=%s", service.statusLine().c_str()); };
+    auto resync = [&]() -> std::string {
+        const ReconcileReport& r = service.resync(false);
+        status();
+        return r.podsFresh || r.source == "fallback" ? std::string() : "no pod source reachable: " +
+                                                                           (r.errors.empty() ? "" : r.errors.front());
+    };
+    auto reload = [&]() -> std::string {
+        sd_notify(0, "RELOADING=1");
+        auto st = service.reload();
+        resync();
+        sd_notify(0, "READY=1");
+        status();
+        return st ? std::string() : st.error().message;
+    };
+    service.onApplied = [&](const ContainerStatus& s) { if (api) api->emitApplied(s); };
+    service.onFailed = [&](const ContainerStatus& s) { if (api) api->emitFailed(s); };
+    service.onStateChanged = [&] { if (api) api->emitStateChanged(); };
+
     std::function<void()> tick;
     tick = [&] {
-        ReconcileReport r = rec.reconcile(false);
-        sd_notifyf(0, "STATUS=%s", statusLine(r, rec).c_str());
-        loop.addTimer(interval, tick);
+        resync();
+        loop.addTimer(std::chrono::seconds(service.config().checkIntervalSec), tick);
     };
     loop.addFd(sfd, POLLIN, [&] {
         signalfd_siginfo si;
         while (::read(sfd, &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
-                log::info("Reload requested: reconciling now");
-                sd_notify(0, "RELOADING=1");
-                ReconcileReport r = rec.reconcile(false);
-                sd_notifyf(0, "READY=1\nSTATUS=%s", statusLine(r, rec).c_str());
+                log::info("Reload requested by SIGHUP");
+                reload();
             } else {
-                log::info("Stopping on signal " + std::to_string(si.ssi_signo));
+                log::info(std::string("Stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
                 sd_notify(0, "STOPPING=1");
                 loop.stop();
             }
         }
     });
+    if (bus) {
+        api = std::make_unique<ManagerObject>(*bus, service, resync, reload);
+        loop.addDynamic({[&](int& fd, short& events, int& timeoutMs) {
+                             auto pd = bus->getEventLoopPollData();
+                             fd = pd.fd;
+                             events = pd.events;
+                             timeoutMs = pd.getPollTimeout();
+                         },
+                         [&] {
+                             try {
+                                 while (bus->processPendingRequest()) {
+                                 }
+                             } catch (const sdbus::Error& e) {
+                                 log::error(std::string("Failed to process D-Bus messages: ") + e.what());
+                             }
+                         }});
+    }
     uint64_t watchdogUsec = 0;
     std::function<void()> feed;
     if (sd_watchdog_enabled(0, &watchdogUsec) > 0) {
-        auto every = std::chrono::milliseconds(watchdogUsec / 2000);
+        // Fed from the loop itself: a stuck loop starves the watchdog, as it should.
+        auto every = std::chrono::milliseconds(std::max<uint64_t>(watchdogUsec / 2000, 1));
         feed = [&loop, &feed, every] {
             sd_notify(0, "WATCHDOG=1");
             loop.addTimer(every, feed);
         };
         loop.addTimer(every, feed);
     }
-    ReconcileReport first = rec.reconcile(false);
-    sd_notifyf(0, "READY=1\nSTATUS=%s", statusLine(first, rec).c_str());
-    log::info("Started: checking every " + std::to_string(cfg.checkIntervalSec) + " s");
-    loop.addTimer(interval, tick);
+
+    resync();
+    if (bus) {
+        try {
+            bus->requestName(kBusName);
+        } catch (const sdbus::Error& e) {
+            log::error(std::string("Failed to acquire the bus name ") + kBusName + ": " + e.getMessage() +
+                       "; limits are still enforced, the D-Bus API is unavailable");
+        }
+    }
+    sd_notify(0, "READY=1");
+    status();
+    log::info("Started: checking every " + std::to_string(service.config().checkIntervalSec) + " s");
+    loop.addTimer(std::chrono::seconds(service.config().checkIntervalSec), tick);
     loop.run();
+    api.reset();
     ::close(sfd);
     return 0;
 }

@@ -108,6 +108,7 @@ void Reconciler::reportProblems(const core::Plan& plan, const core::PodList& pod
 ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& source, bool dryRun) {
     auto start = std::chrono::steady_clock::now();
     everHadPods_ = true;
+    if (&pods.pods != &lastPods_) lastPods_ = pods.pods;
     if (!setup_.driverDetected && host::redetectLayout(setup_))
         log::info(std::string("Found the kubepods cgroup: driver ") + std::string(core::driverName(setup_.layout.driver)));
 
@@ -186,6 +187,7 @@ void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& r
         if (st.state == ContainerState::Missing) ++report.missing;
         else {
             ++report.failed;
+            if (onFailed) onFailed(st);
             log::error("Failed to apply limit to container " + e.containerId.id + " (pod: " + e.ns + "/" + e.pod +
                            "): " + st.message,
                        {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"POD_UID", e.podUid},
@@ -206,6 +208,7 @@ void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& r
     st.state = ContainerState::Applied;
     ++report.changed;
     applied_[st.cgroup] = e.limits;
+    if (onApplied) onApplied(st);
     std::string text = iopsText(e.limits);
     std::string msg = e.source == core::LimitSource::Default
                           ? "Applied default IOPS limit for container " + e.containerId.id + ": " + text

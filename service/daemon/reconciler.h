@@ -2,6 +2,7 @@
 // Level-triggered, idempotent reconcile: pods -> plan -> read what is in force -> write only what
 // differs. A failed pod source never loosens anything; one bad container never stops a pass.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -49,6 +50,14 @@ public:
     ReconcileReport applyDefaultsWithoutPods(bool dryRun);
 
     const host::CgroupSetup& setup() const { return setup_; }
+    const std::vector<core::Pod>& lastPods() const { return lastPods_; }
+    const core::Filter& filter() const { return filter_; }
+    // What we put in force, by cgroup: carried over a reload so exclusions can still undo it.
+    const std::map<std::string, core::Limits>& applied() const { return applied_; }
+    void restoreApplied(std::map<std::string, core::Limits> a) { applied_ = std::move(a); }
+
+    // Called for each container whose limit was just written, or failed to be.
+    std::function<void(const ContainerStatus&)> onApplied, onFailed;
     const std::vector<host::BlockDevice>& devices() const { return devices_; }
     void setOverrides(std::map<std::string, core::Limits> o) { overrides_ = std::move(o); }
 
@@ -68,6 +77,7 @@ private:
     std::map<std::string, core::Limits> applied_;  // cgroup -> what we put in force
     std::set<std::string> reported_;               // problems already logged
     bool everHadPods_ = false;
+    std::vector<core::Pod> lastPods_;
 };
 
 // The plan/result table printed by --dry-run and --once.

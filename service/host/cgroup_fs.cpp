@@ -45,7 +45,7 @@ Result<std::string> readFile(const std::string& path) {
 
 core::Status writeFile(const std::string& path, const std::string& content) {
     // No O_CREAT: cgroup files exist or the cgroup is gone.
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) return makeError(path + ": " + std::strerror(errno), errno);
     ssize_t n;
     do n = ::write(fd, content.data(), content.size());

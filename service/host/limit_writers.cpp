@@ -87,3 +87,52 @@ std::unique_ptr<LimitWriter> makeRawWriter(core::CgroupVersion v, const std::str
 }
 
 }  // namespace iopslimit::host
+
+#include "host/systemd_manager.h"
+
+namespace iopslimit::host {
+
+namespace {
+
+std::string leafOf(const std::string& cgroup) {
+    auto slash = cgroup.rfind('/');
+    return slash == std::string::npos ? cgroup : cgroup.substr(slash + 1);
+}
+
+}  // namespace
+
+SystemdUnitWriter::SystemdUnitWriter(SystemdManager& manager, std::unique_ptr<LimitWriter> raw,
+                                     std::map<core::DevNum, std::string> devicePaths)
+    : manager_(manager), raw_(std::move(raw)), devicePaths_(std::move(devicePaths)) {}
+
+bool SystemdUnitWriter::isUnitName(const std::string& leaf) {
+    auto endsWith = [&](const char* s) {
+        std::string suf = s;
+        return leaf.size() > suf.size() && leaf.compare(leaf.size() - suf.size(), suf.size(), suf) == 0;
+    };
+    return endsWith(".scope") || endsWith(".service");
+}
+
+Result<Limits> SystemdUnitWriter::read(const std::string& cgroup, core::DevNum dev) {
+    std::string leaf = leafOf(cgroup);
+    if (!isUnitName(leaf)) return raw_->read(cgroup, dev);
+    auto it = devicePaths_.find(dev);
+    if (it == devicePaths_.end()) return makeError("no device node known for " + dev.str(), EINVAL);
+    return manager_.unitLimits(leaf, it->second);
+}
+
+core::Status SystemdUnitWriter::write(const std::string& cgroup, core::DevNum dev, const Limits& want,
+                                      const Limits& have) {
+    std::string leaf = leafOf(cgroup);
+    if (!isUnitName(leaf)) return raw_->write(cgroup, dev, want, have);
+    auto it = devicePaths_.find(dev);
+    if (it == devicePaths_.end()) return makeError("no device node known for " + dev.str(), EINVAL);
+    return manager_.setUnitLimits(leaf, it->second, want);
+}
+
+std::string SystemdUnitWriter::describe(const std::string& cgroup) const {
+    std::string leaf = leafOf(cgroup);
+    return isUnitName(leaf) ? leaf : raw_->describe(cgroup);
+}
+
+}  // namespace iopslimit::host

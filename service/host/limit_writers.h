@@ -1,6 +1,7 @@
 #pragma once
 // Raw cgroup limit writers. One writer owns a (cgroup, device) pair; each reads what is in force
 // first and the caller writes only what differs.
+#include <map>
 #include <memory>
 #include <string>
 
@@ -48,5 +49,31 @@ private:
 };
 
 std::unique_ptr<LimitWriter> makeRawWriter(core::CgroupVersion v, const std::string& hierarchy);
+
+}  // namespace iopslimit::host
+
+namespace iopslimit::host {
+
+class SystemdManager;
+
+// systemd owns the cgroups of its units: limits go through SetUnitProperties on the container's
+// scope, never into its io.max (systemd would rewrite the line). Cgroups that are not units
+// (cgroupfs driver) go to the raw writer.
+class SystemdUnitWriter : public LimitWriter {
+public:
+    SystemdUnitWriter(SystemdManager& manager, std::unique_ptr<LimitWriter> raw,
+                      std::map<core::DevNum, std::string> devicePaths);
+    core::Result<core::Limits> read(const std::string& cgroup, core::DevNum dev) override;
+    core::Status write(const std::string& cgroup, core::DevNum dev, const core::Limits& want,
+                       const core::Limits& have) override;
+    std::string describe(const std::string& cgroup) const override;
+
+    static bool isUnitName(const std::string& leaf);
+
+private:
+    SystemdManager& manager_;
+    std::unique_ptr<LimitWriter> raw_;
+    std::map<core::DevNum, std::string> devicePaths_;
+};
 
 }  // namespace iopslimit::host

@@ -11,49 +11,6 @@ namespace {
 
 const std::string kFixture = std::string(IOPSLIMIT_TEST_DATA) + "/nri-kubernetes_1_35_kubelet_pods.json";
 
-struct Ctr {
-    std::string ns, pod, uid, qos, name, id;
-};
-
-Json::Value loadJson(const std::string& path) {
-    Json::Value v;
-    std::ifstream in(path);
-    in >> v;
-    return v;
-}
-
-std::vector<Ctr> runningContainers(const Json::Value& list) {
-    std::vector<Ctr> out;
-    for (const auto& p : list["items"]) {
-        std::string qos = p["status"]["qosClass"].asString();
-        for (char& c : qos) c = static_cast<char>(std::tolower(c));
-        for (const char* field : {"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"}) {
-            for (const auto& c : p["status"][field]) {
-                if (!c["state"].isMember("running")) continue;
-                std::string raw = c["containerID"].asString();
-                out.push_back({p["metadata"]["namespace"].asString(), p["metadata"]["name"].asString(),
-                               p["metadata"]["uid"].asString(), qos, c["name"].asString(),
-                               raw.substr(raw.find("://") + 3)});
-            }
-        }
-    }
-    return out;
-}
-
-// Written independently of service/core so a naming bug there cannot hide.
-std::string cgroupOf(const Ctr& c, bool systemd) {
-    if (systemd) {
-        std::string uid = c.uid;
-        for (char& ch : uid)
-            if (ch == '-') ch = '_';
-        std::string pod = c.qos == "guaranteed" ? "kubepods.slice/kubepods-pod" + uid + ".slice"
-                                                : "kubepods.slice/kubepods-" + c.qos + ".slice/kubepods-" + c.qos +
-                                                      "-pod" + uid + ".slice";
-        return pod + "/cri-containerd-" + c.id + ".scope";
-    }
-    return c.qos == "guaranteed" ? "kubepods/pod" + c.uid + "/" + c.id : "kubepods/" + c.qos + "/pod" + c.uid + "/" + c.id;
-}
-
 const char* kV1Files[] = {"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
                           "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"};
 

@@ -3,6 +3,7 @@
 // emulator (tests/tools/kube_emulator.py) with openssl-made certificates, and fake /proc + /sys
 // trees that give iops-limitd a data disk without touching the host's mounts.
 #include <fcntl.h>
+#include <json/json.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -217,6 +218,132 @@ inline void makeFakeDisk(const fs::path& root) {
     fs::create_symlink("../../devices/pci0000:00/nvme/nvme0/nvme0n1/nvme0n1p1", root / "sys/dev/block/259:1");
     fs::create_symlink("../../devices/pci0000:00/nvme/nvme0/nvme0n1", root / "sys/dev/block/259:0");
     fs::create_symlink("../../devices/virtual/block/vda", root / "sys/dev/block/254:0");
+}
+
+// Running containers of a PodList and their cgroup paths, computed independently of
+// service/core so a naming bug there cannot hide.
+struct Ctr {
+    std::string ns, pod, uid, qos, name, id;
+};
+
+inline Json::Value loadJson(const std::string& path) {
+    Json::Value v;
+    std::ifstream in(path);
+    in >> v;
+    return v;
+}
+
+inline std::vector<Ctr> runningContainers(const Json::Value& list) {
+    std::vector<Ctr> out;
+    for (const auto& p : list["items"]) {
+        std::string qos = p["status"]["qosClass"].asString();
+        for (char& c : qos) c = static_cast<char>(std::tolower(c));
+        for (const char* field : {"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"}) {
+            for (const auto& c : p["status"][field]) {
+                if (!c["state"].isMember("running")) continue;
+                std::string raw = c["containerID"].asString();
+                out.push_back({p["metadata"]["namespace"].asString(), p["metadata"]["name"].asString(),
+                               p["metadata"]["uid"].asString(), qos, c["name"].asString(),
+                               raw.substr(raw.find("://") + 3)});
+            }
+        }
+    }
+    return out;
+}
+
+// Written independently of service/core so a naming bug there cannot hide.
+inline std::string cgroupOf(const Ctr& c, bool systemd) {
+    if (systemd) {
+        std::string uid = c.uid;
+        for (char& ch : uid)
+            if (ch == '-') ch = '_';
+        std::string pod = c.qos == "guaranteed" ? "kubepods.slice/kubepods-pod" + uid + ".slice"
+                                                : "kubepods.slice/kubepods-" + c.qos + ".slice/kubepods-" + c.qos +
+                                                      "-pod" + uid + ".slice";
+        return pod + "/cri-containerd-" + c.id + ".scope";
+    }
+    return c.qos == "guaranteed" ? "kubepods/pod" + c.uid + "/" + c.id : "kubepods/" + c.qos + "/pod" + c.uid + "/" + c.id;
+}
+
+}  // namespace testing_support
+
+namespace testing_support {
+
+// A long-running child process (stdout/stderr to files), stopped with SIGTERM.
+class Process {
+public:
+    Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, const fs::path& logDir,
+            const std::string& name)
+        : out_(logDir / (name + ".out")), err_(logDir / (name + ".err")) {
+        std::vector<std::string> envStrings;
+        for (char** e = environ; *e; ++e) {
+            std::string kv = *e;
+            std::string k = kv.substr(0, kv.find('='));
+            if (env.count(k) || k == "NOTIFY_SOCKET" || k == "JOURNAL_STREAM" || k == "INVOCATION_ID") continue;
+            envStrings.push_back(kv);
+        }
+        for (const auto& [k, v] : env) envStrings.push_back(k + "=" + v);
+        std::vector<char*> envp, args;
+        for (auto& s : envStrings) envp.push_back(s.data());
+        envp.push_back(nullptr);
+        std::vector<std::string> a = argv;
+        for (auto& s : a) args.push_back(s.data());
+        args.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    ~Process() { stop(); }
+    // SIGTERM, then the exit code (or 128+signal).
+    int stop(int sig = SIGTERM) {
+        if (pid_ <= 0) return exit_;
+        kill(pid_, sig);
+        int st = 0;
+        for (int i = 0; i < 100; ++i) {
+            if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                pid_ = -1;
+                exit_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                return exit_;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &st, 0);
+        pid_ = -1;
+        exit_ = 137;
+        return exit_;
+    }
+    bool running() {
+        if (pid_ <= 0) return false;
+        int st;
+        if (waitpid(pid_, &st, WNOHANG) == pid_) {
+            pid_ = -1;
+            exit_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return false;
+        }
+        return true;
+    }
+    pid_t pid() const { return pid_; }
+    std::string err() const { return readText(err_); }
+    std::string out() const { return readText(out_); }
+
+private:
+    fs::path out_, err_;
+    pid_t pid_ = -1;
+    int exit_ = -1;
+};
+
+template <typename F>
+bool waitFor(F&& cond, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return cond();
 }
 
 }  // namespace testing_support

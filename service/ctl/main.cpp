@@ -1,0 +1,301 @@
+// iops-limitctl: the command-line client of iops-limitd's D-Bus API (io.iopslimit1), in the
+// manner of loginctl and resolvectl. It honours DBUS_SYSTEM_BUS_ADDRESS.
+#include <sdbus-c++/sdbus-c++.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/limits.h"
+#include "core/quantity.h"
+#include "core/table.h"
+#include "iopslimit1_proxy.h"
+#include "iopslimit_version.h"
+
+namespace {
+
+using iopslimit::core::formatBytes;
+using iopslimit::core::limitValueString;
+
+constexpr int kExitFailure = 1, kExitUsage = 2, kExitDenied = 4;
+
+class Manager : public sdbus::ProxyInterfaces<io::iopslimit1::Manager_proxy> {
+public:
+    explicit Manager(sdbus::IConnection& bus) : ProxyInterfaces(bus, "io.iopslimit1", "/io/iopslimit1") {}
+
+private:
+    void onLimitApplied(const std::string&, const std::string&, const std::string&, const std::string&,
+                        const std::string&, const uint64_t&, const uint64_t&, const uint64_t&, const uint64_t&) override {}
+    void onLimitFailed(const std::string&, const std::string&, const std::string&, const std::string&,
+                       const std::string&) override {}
+};
+
+void usage(std::ostream& out) {
+    out << "Usage: iops-limitctl [OPTIONS] COMMAND ...\n\n"
+           "Inspect and steer iops-limitd, the per-container disk IOPS limiter.\n\n"
+           "Commands:\n"
+           "  status                     show the daemon's state\n"
+           "  list [--json] [--full]     list running containers with their limits\n"
+           "  explain NAMESPACE/POD      explain how a pod's limits were decided\n"
+           "  set NAMESPACE/POD [--iops N] [--read-iops N] [--write-iops N]\n"
+           "                    [--bps Q] [--read-bps Q] [--write-bps Q]\n"
+           "                             override a pod's limits (root); unspecified values keep\n"
+           "                             the pod's current override, else the node default;\n"
+           "                             0 or max = unlimited, Q = quantity (100Mi, 50M)\n"
+           "  clear NAMESPACE/POD        remove a pod's override (root)\n"
+           "  overrides [--json]         list overrides\n"
+           "  resync                     fetch pods and reconcile now (root)\n"
+           "  reload                     re-read the configuration (root)\n\n"
+           "Options:\n"
+           "  -h --help                  show this help\n"
+           "     --version               show the version\n"
+           "     --no-legend             omit table headers\n\n"
+           "Exit status: 0 ok, 1 failure, 2 bad usage, 4 permission denied.\n";
+}
+
+std::string jsonEscape(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+bool splitPod(const std::string& arg, std::string& ns, std::string& pod) {
+    auto slash = arg.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == arg.size()) return false;
+    ns = arg.substr(0, slash);
+    pod = arg.substr(slash + 1);
+    return pod.find('/') == std::string::npos;
+}
+
+std::string ago(uint64_t usec) {
+    if (!usec) return "never";
+    time_t t = static_cast<time_t>(usec / 1000000);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+    long secs = static_cast<long>(std::time(nullptr) - t);
+    return std::string(buf) + " (" + std::to_string(secs < 0 ? 0 : secs) + "s ago)";
+}
+
+int cmdStatus(Manager& m) {
+    auto defaults = m.DefaultLimits();
+    std::cout << "iops-limitd " << m.Version() << " on node " << m.NodeName() << "\n";
+    std::cout << "     Pod source: " << m.PodSource() << ", last sync " << ago(m.LastSyncUSec()) << "\n";
+    std::cout << "        Backend: " << m.Backend() << " (cgroup " << m.CgroupVersion() << ", " << m.CgroupDriver()
+              << " driver, runtime " << m.Runtime() << ")\n";
+    bool first = true;
+    for (const auto& d : m.Devices()) {
+        std::cout << (first ? "        Devices: " : "                 ") << d.get<0>() << " on " << d.get<1>() << " ("
+                  << d.get<2>() << ")\n";
+        first = false;
+    }
+    std::cout << "       Defaults: read " << limitValueString(defaults.get<0>()) << " / write "
+              << limitValueString(defaults.get<1>()) << " IOPS, read " << formatBytes(defaults.get<2>())
+              << " / write " << formatBytes(defaults.get<3>()) << " B/s\n";
+    std::cout << "     Containers: " << m.ManagedContainers() << " limited\n";
+    std::cout << "      Overrides: " << m.ListOverrides().size() << "\n";
+    return 0;
+}
+
+int cmdList(Manager& m, bool json, bool full, bool legend) {
+    auto rows = m.ListContainers();
+    if (json) {
+        std::cout << "[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const auto& r = rows[i];
+            std::cout << (i ? "," : "") << "\n  {\"namespace\":" << jsonEscape(r.get<0>())
+                      << ",\"pod\":" << jsonEscape(r.get<1>()) << ",\"container\":" << jsonEscape(r.get<2>())
+                      << ",\"containerId\":" << jsonEscape(r.get<3>()) << ",\"target\":" << jsonEscape(r.get<4>())
+                      << ",\"source\":" << jsonEscape(r.get<5>()) << ",\"readIops\":" << r.get<6>()
+                      << ",\"writeIops\":" << r.get<7>() << ",\"readBps\":" << r.get<8>()
+                      << ",\"writeBps\":" << r.get<9>() << ",\"state\":" << jsonEscape(r.get<10>())
+                      << ",\"message\":" << jsonEscape(r.get<11>()) << "}";
+        }
+        std::cout << (rows.empty() ? "]\n" : "\n]\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> table;
+    for (const auto& r : rows) {
+        bool excluded = r.get<5>() == "excluded";
+        auto v = [&](uint64_t x) { return excluded ? std::string("-") : limitValueString(x); };
+        auto b = [&](uint64_t x) { return excluded ? std::string("-") : formatBytes(x); };
+        std::vector<std::string> row = {r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>().substr(0, 13), r.get<5>(),
+                                        v(r.get<6>()), v(r.get<7>()), b(r.get<8>()), b(r.get<9>()), r.get<10>()};
+        if (full) {
+            row.push_back(r.get<4>());
+            row.push_back(r.get<11>());
+        }
+        table.push_back(std::move(row));
+    }
+    std::vector<std::string> header = {"NAMESPACE", "POD", "CONTAINER", "ID", "SOURCE", "READ-IOPS", "WRITE-IOPS",
+                                       "READ-BPS", "WRITE-BPS", "STATE"};
+    if (full) {
+        header.push_back("TARGET");
+        header.push_back("MESSAGE");
+    }
+    std::string text = iopslimit::core::renderTable(header, table);
+    if (!legend) text = text.substr(text.find('\n') + 1);
+    std::cout << text;
+    if (legend) std::cout << "\n" << rows.size() << " containers listed.\n";
+    return 0;
+}
+
+int cmdOverrides(Manager& m, bool json, bool legend) {
+    auto rows = m.ListOverrides();
+    if (json) {
+        std::cout << "[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const auto& r = rows[i];
+            std::cout << (i ? "," : "") << "\n  {\"namespace\":" << jsonEscape(r.get<0>()) << ",\"pod\":"
+                      << jsonEscape(r.get<1>()) << ",\"readIops\":" << r.get<2>() << ",\"writeIops\":" << r.get<3>()
+                      << ",\"readBps\":" << r.get<4>() << ",\"writeBps\":" << r.get<5>() << "}";
+        }
+        std::cout << (rows.empty() ? "]\n" : "\n]\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> table;
+    for (const auto& r : rows)
+        table.push_back({r.get<0>(), r.get<1>(), limitValueString(r.get<2>()), limitValueString(r.get<3>()),
+                         formatBytes(r.get<4>()), formatBytes(r.get<5>())});
+    std::string text = iopslimit::core::renderTable(
+        {"NAMESPACE", "POD", "READ-IOPS", "WRITE-IOPS", "READ-BPS", "WRITE-BPS"}, table);
+    if (!legend) text = text.substr(text.find('\n') + 1);
+    std::cout << text;
+    return 0;
+}
+
+int cmdSet(Manager& m, const std::string& ns, const std::string& pod, const std::vector<std::string>& args) {
+    std::optional<uint64_t> v[4];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (i + 1 >= args.size()) {
+            std::cerr << "iops-limitctl: " << a << " needs a value\n";
+            return kExitUsage;
+        }
+        const std::string& val = args[++i];
+        bool bytes = a.find("bps") != std::string::npos;
+        auto parsed = bytes ? iopslimit::core::parseByteQuantity(val) : iopslimit::core::parseIops(val);
+        if (!parsed) {
+            std::cerr << "iops-limitctl: " << a << ": " << parsed.error().message << "\n";
+            return kExitUsage;
+        }
+        if (a == "--iops") v[0] = v[1] = *parsed;
+        else if (a == "--read-iops") v[0] = *parsed;
+        else if (a == "--write-iops") v[1] = *parsed;
+        else if (a == "--bps") v[2] = v[3] = *parsed;
+        else if (a == "--read-bps") v[2] = *parsed;
+        else if (a == "--write-bps") v[3] = *parsed;
+        else {
+            std::cerr << "iops-limitctl: unknown option '" << a << "' for set\n";
+            return kExitUsage;
+        }
+    }
+    if (!v[0] && !v[1] && !v[2] && !v[3]) {
+        std::cerr << "iops-limitctl: set needs at least one of --iops, --read-iops, --write-iops, --bps, --read-bps, --write-bps\n";
+        return kExitUsage;
+    }
+    auto d = m.DefaultLimits();
+    uint64_t base[4] = {d.get<0>(), d.get<1>(), d.get<2>(), d.get<3>()};
+    for (const auto& o : m.ListOverrides())
+        if (o.get<0>() == ns && o.get<1>() == pod) {
+            base[0] = o.get<2>();
+            base[1] = o.get<3>();
+            base[2] = o.get<4>();
+            base[3] = o.get<5>();
+        }
+    m.SetPodOverride(ns, pod, v[0].value_or(base[0]), v[1].value_or(base[1]), v[2].value_or(base[2]),
+                     v[3].value_or(base[3]));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args;
+    bool json = false, full = false, legend = true;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            usage(std::cout);
+            return 0;
+        }
+        if (a == "--version") {
+            std::cout << "iops-limitctl " << IOPSLIMIT_VERSION << "\n";
+            return 0;
+        }
+        if (a == "--json") json = true;
+        else if (a == "--full" || a == "-l") full = true;
+        else if (a == "--no-legend") legend = false;
+        else args.push_back(a);
+    }
+    if (args.empty()) args.push_back("status");
+    const std::string cmd = args[0];
+    std::string ns, pod;
+    auto needPod = [&]() -> bool {
+        if (args.size() < 2 || !splitPod(args[1], ns, pod)) {
+            std::cerr << "iops-limitctl: " << cmd << " needs NAMESPACE/POD\n";
+            return false;
+        }
+        return true;
+    };
+    try {
+        auto bus = sdbus::createSystemBusConnection();
+        Manager m(*bus);
+        if (cmd == "status" && args.size() == 1) return cmdStatus(m);
+        if (cmd == "list" && args.size() == 1) return cmdList(m, json, full, legend);
+        if (cmd == "overrides" && args.size() == 1) return cmdOverrides(m, json, legend);
+        if (cmd == "explain") {
+            if (!needPod() || args.size() != 2) return kExitUsage;
+            std::cout << m.Explain(ns, pod);
+            return 0;
+        }
+        if (cmd == "set") {
+            if (!needPod()) return kExitUsage;
+            return cmdSet(m, ns, pod, std::vector<std::string>(args.begin() + 2, args.end()));
+        }
+        if (cmd == "clear") {
+            if (!needPod() || args.size() != 2) return kExitUsage;
+            m.ClearPodOverride(ns, pod);
+            return 0;
+        }
+        if (cmd == "resync" && args.size() == 1) {
+            m.Resync();
+            return 0;
+        }
+        if (cmd == "reload" && args.size() == 1) {
+            m.Reload();
+            return 0;
+        }
+        std::cerr << "iops-limitctl: unknown command or arguments: " << cmd << " (see --help)\n";
+        return kExitUsage;
+    } catch (const sdbus::Error& e) {
+        const std::string& n = e.getName();
+        if (n == "org.freedesktop.DBus.Error.ServiceUnknown" || n == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+            std::cerr << "iops-limitctl: iops-limitd is not running (nothing owns io.iopslimit1 on the system bus)\n";
+            return kExitFailure;
+        }
+        if (n == "org.freedesktop.DBus.Error.AccessDenied" || n == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") {
+            std::cerr << "iops-limitctl: permission denied: " << e.getMessage() << "\n";
+            return kExitDenied;
+        }
+        std::cerr << "iops-limitctl: " << (e.getMessage().empty() ? n : e.getMessage()) << "\n";
+        return kExitFailure;
+    }
+}

@@ -1,0 +1,60 @@
+#pragma once
+// The io.iopslimit1.Manager object: the generated adaptor (from dbus/io.iopslimit1.Manager.xml)
+// bound to the Service. Only the bus edge lives here; the work is in Service.
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+
+#include "daemon/service.h"
+#include "iopslimit1_adaptor.h"
+
+namespace iopslimit::daemon {
+
+inline constexpr const char* kBusName = "io.iopslimit1";
+inline constexpr const char* kObjectPath = "/io/iopslimit1";
+
+class ManagerObject : public sdbus::AdaptorInterfaces<io::iopslimit1::Manager_adaptor, sdbus::Properties_adaptor> {
+public:
+    // requestResync/requestReload run the work on the loop (they may take a while); they return
+    // an error message or "".
+    ManagerObject(sdbus::IConnection& bus, Service& service, std::function<std::string()> resync,
+                  std::function<std::string()> reload);
+    ~ManagerObject();
+
+    void emitApplied(const ContainerStatus& s);
+    void emitFailed(const ContainerStatus& s);
+    void emitStateChanged();
+
+private:
+    void requireRoot(const char* method);
+    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string, uint64_t,
+                              uint64_t, uint64_t, uint64_t, std::string, std::string>>
+    ListContainers() override;
+    std::string Explain(const std::string& ns, const std::string& pod) override;
+    void SetPodOverride(const std::string& ns, const std::string& pod, const uint64_t& readIops,
+                        const uint64_t& writeIops, const uint64_t& readBps, const uint64_t& writeBps) override;
+    void ClearPodOverride(const std::string& ns, const std::string& pod) override;
+    std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> ListOverrides() override;
+    void Resync() override;
+    void Reload() override;
+
+    std::string Version() override;
+    std::string NodeName() override;
+    std::string CgroupVersion() override;
+    std::string CgroupDriver() override;
+    std::string Backend() override;
+    std::string Runtime() override;
+    std::vector<sdbus::Struct<std::string, std::string, std::string>> Devices() override;
+    sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> DefaultLimits() override;
+    std::string PodSource() override;
+    uint64_t LastSyncUSec() override;
+    uint32_t ManagedContainers() override;
+
+    Service& service_;
+    std::function<std::string()> resync_, reload_;
+    std::string lastPodSource_;
+    uint64_t lastSync_ = 0;
+    uint32_t lastManaged_ = 0;
+};
+
+}  // namespace iopslimit::daemon

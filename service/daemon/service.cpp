@@ -1,0 +1,231 @@
+#include "daemon/service.h"
+
+#include <sstream>
+
+#include "core/quantity.h"
+#include "daemon/log.h"
+#include "host/cgroup_fs.h"
+#include "host/limit_writers.h"
+
+namespace iopslimit::daemon {
+
+using core::makeError;
+
+struct Service::Engine {
+    std::unique_ptr<core::Config> cfg;
+    std::vector<host::BlockDevice> devices;
+    std::unique_ptr<host::SystemdManager> systemd;
+    std::unique_ptr<host::LimitWriter> writer;
+    std::string backend;  // "systemd" | "cgroupfs"
+    kube::CurlHttpGetter http;
+    std::unique_ptr<kube::KubeletPodSource> kubelet;
+    std::unique_ptr<kube::ApiServerPodSource> apiserver;
+    std::unique_ptr<Reconciler> rec;
+};
+
+Service::Service(core::Environment startupEnv, std::string hostname, std::vector<std::string> envFiles,
+                 sdbus::IConnection* systemdBus)
+    : startupEnv_(std::move(startupEnv)), hostname_(std::move(hostname)), envFiles_(std::move(envFiles)),
+      bus_(systemdBus) {}
+
+Service::~Service() = default;
+
+const core::Config& Service::config() const { return *engine_->cfg; }
+const std::vector<host::BlockDevice>& Service::devices() const { return engine_->devices; }
+const host::CgroupSetup& Service::cgroups() const { return engine_->rec->setup(); }
+std::string Service::backend() const { return engine_->backend; }
+
+core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Environment& env) {
+    auto e = std::make_unique<Engine>();
+    auto cfg = core::parseConfig(env, hostname_);
+    if (!cfg) return makeError("Invalid configuration: " + cfg.error().message);
+    e->cfg = std::make_unique<core::Config>(std::move(cfg).value());
+    const core::Config& c = *e->cfg;
+
+    auto devices = host::resolveDataMounts(c.dataMounts, c.procRoot, c.sysRoot);
+    if (!devices) return makeError("Failed to resolve DATA_MOUNT: " + devices.error().message);
+    e->devices = std::move(devices).value();
+    auto setup = host::detectCgroups(c);
+    if (!setup) return makeError("Failed to detect cgroups: " + setup.error().message);
+
+    auto raw = host::makeRawWriter(setup->version, setup->hierarchy);
+    bool systemdPossible = setup->version == core::CgroupVersion::V2 &&
+                           setup->layout.driver == core::CgroupDriver::Systemd && bus_ != nullptr;
+    if (c.backend == core::Backend::Systemd && !systemdPossible)
+        return makeError(std::string("LIMIT_BACKEND=systemd needs cgroup v2, the systemd cgroup driver and the system bus") +
+                         (setup->version == core::CgroupVersion::V1 ? " (systemd writes no IOPS limits on cgroup v1)" : ""));
+    if (c.backend != core::Backend::Cgroupfs && systemdPossible) {
+        auto mgr = std::make_unique<host::SdbusSystemdManager>(*bus_);
+        if (mgr->available()) {
+            std::map<core::DevNum, std::string> paths;
+            for (const auto& d : e->devices) paths[d.dev] = c.devRoot + "/" + d.name;
+            e->systemd = std::move(mgr);
+            e->writer = std::make_unique<host::SystemdUnitWriter>(*e->systemd, std::move(raw), std::move(paths));
+            e->backend = "systemd";
+        } else if (c.backend == core::Backend::Systemd) {
+            return makeError("LIMIT_BACKEND=systemd but org.freedesktop.systemd1 does not answer on the system bus");
+        }
+    }
+    if (!e->writer) {
+        e->writer = std::move(raw);
+        e->backend = "cgroupfs";
+    }
+    e->kubelet = std::make_unique<kube::KubeletPodSource>(c, e->http);
+    if (!c.apiServer.server.empty()) e->apiserver = std::make_unique<kube::ApiServerPodSource>(c, e->http);
+    e->rec = std::make_unique<Reconciler>(c, std::move(setup).value(), e->devices, *e->writer, e->kubelet.get(),
+                                          e->apiserver.get());
+    return e;
+}
+
+void Service::install(std::unique_ptr<Engine> engine) {
+    if (engine_) engine->rec->restoreApplied(engine_->rec->applied());
+    engine_ = std::move(engine);
+    engine_->rec->onApplied = [this](const ContainerStatus& s) { if (onApplied) onApplied(s); };
+    engine_->rec->onFailed = [this](const ContainerStatus& s) { if (onFailed) onFailed(s); };
+    if (store_) engine_->rec->setOverrides(store_->all());
+    const core::Config& c = *engine_->cfg;
+    if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
+    if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
+    for (const auto& d : engine_->devices)
+        log::info("Data disk " + d.name + " (" + d.dev.str() + ") for " + d.mountPoint +
+                      (d.fsDev == d.dev ? "" : " (file system on partition " + d.fsDevName + ")"),
+                  {{"DEVICE", d.dev.str()}});
+    const auto& s = engine_->rec->setup();
+    log::info("Using " + s.note + " at " + s.hierarchy + ", " + std::string(core::driverName(s.layout.driver)) +
+              " cgroup driver" +
+              (s.layout.kubeletRoot.empty() ? "" : ", kubelet cgroup root /" + s.layout.kubeletRoot.front()) +
+              "; limits via " + (engine_->backend == "systemd" ? "systemd (SetUnitProperties)" : "cgroup files"));
+}
+
+core::Status Service::start() {
+    auto e = build(startupEnv_);
+    if (!e) return e.error();
+    store_ = std::make_unique<OverrideStore>(e.value()->cfg->stateDirectory);
+    if (std::string problem = store_->load(); !problem.empty()) log::error(problem);
+    else if (!store_->all().empty())
+        log::info("Loaded " + std::to_string(store_->all().size()) + " pod override(s) from " + store_->path());
+    install(std::move(e).value());
+    return core::okStatus();
+}
+
+const ReconcileReport& Service::resync(bool dryRun) {
+    engine_->rec->setOverrides(store_->all());
+    last_ = engine_->rec->reconcile(dryRun);
+    if (last_.podsFresh) {
+        podSource_ = last_.source;
+        lastSyncUsec_ = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
+    } else if (last_.source == "fallback" || last_.source == "none") {
+        podSource_ = "none";
+    }
+    if (onStateChanged) onStateChanged();
+    return last_;
+}
+
+core::Status Service::reload() {
+    core::Environment env = startupEnv_;
+    for (const auto& f : envFiles_) {
+        auto text = host::readFile(f);
+        if (!text) continue;  // "-" semantics: a missing file is fine
+        for (auto& [k, v] : core::parseEnvironmentFile(*text)) env[k] = v;
+    }
+    auto e = build(env);
+    if (!e) {
+        log::error("Failed to reload, keeping the running configuration: " + e.error().message);
+        return e.error();
+    }
+    install(std::move(e).value());
+    log::info("Reloaded configuration");
+    return core::okStatus();
+}
+
+core::Status Service::setOverride(const std::string& ns, const std::string& pod, const core::Limits& l) {
+    auto st = store_->set(ns, pod, l);
+    if (!st) return st;
+    log::info("Set override for pod " + ns + "/" + pod + ": read " + core::limitValueString(l.readIops) + " / write " +
+                  core::limitValueString(l.writeIops) + " IOPS, read " + core::formatBytes(l.readBps) + " / write " +
+                  core::formatBytes(l.writeBps) + " B/s",
+              {{"POD_NAMESPACE", ns}, {"POD_NAME", pod}});
+    return st;
+}
+
+core::Result<bool> Service::clearOverride(const std::string& ns, const std::string& pod) {
+    auto r = store_->clear(ns, pod);
+    if (r && *r) log::info("Cleared override for pod " + ns + "/" + pod, {{"POD_NAMESPACE", ns}, {"POD_NAME", pod}});
+    return r;
+}
+
+uint32_t Service::managedContainers() const {
+    uint32_t n = 0;
+    for (const auto& c : last_.containers)
+        if ((c.state == ContainerState::Applied || c.state == ContainerState::Unchanged) && !c.entry.limits.unlimited())
+            ++n;
+    return n;
+}
+
+std::string Service::statusLine() const {
+    std::string devs;
+    for (const auto& b : engine_->devices) devs += (devs.empty() ? "" : ", ") + b.name + " (" + b.dev.str() + ")";
+    uint32_t n = managedContainers();
+    std::string s = "Limiting " + std::to_string(n) + " container" + (n == 1 ? "" : "s") + " on " + devs + " via " +
+                    (engine_->backend == "systemd" ? "systemd" : "cgroup " + std::string(core::versionName(cgroups().version)) + " files") +
+                    "; pods from " + podSource_;
+    if (last_.failed) s += "; " + std::to_string(last_.failed) + " failed";
+    return s;
+}
+
+std::string Service::explain(const std::string& ns, const std::string& pod) const {
+    const core::Pod* found = nullptr;
+    for (const auto& p : engine_->rec->lastPods())
+        if (p.ns == ns && p.name == pod) found = &p;
+    std::ostringstream out;
+    if (!found) {
+        out << "Pod " << ns << "/" << pod << " is not among the " << engine_->rec->lastPods().size()
+            << " pods last seen on this node (source: " << podSource_ << ").\n";
+        return out.str();
+    }
+    const core::Config& c = *engine_->cfg;
+    auto overrides = store_->all();
+    core::PlanInput in{c.defaults, &engine_->rec->filter(), cgroups().layout, &overrides};
+    core::Plan plan = core::makePlan({*found}, in);
+    out << "Pod " << ns << "/" << pod << " (uid " << found->uid << ", " << core::qosName(found->qos) << ", phase "
+        << (found->phase.empty() ? "?" : found->phase) << ")\n";
+    auto ov = overrides.find(found->key());
+    if (ov != overrides.end())
+        out << "  Override: read " << core::limitValueString(ov->second.readIops) << " / write "
+            << core::limitValueString(ov->second.writeIops) << " IOPS, read " << core::formatBytes(ov->second.readBps)
+            << " / write " << core::formatBytes(ov->second.writeBps) << " B/s (beats annotations)\n";
+    if (found->annotations.empty()) out << "  Annotations: none of ours\n";
+    else
+        for (const auto& [k, v] : found->annotations) out << "  Annotation " << k << "=\"" << v << "\"\n";
+    auto pit = plan.podProblems.find(found->key());
+    if (pit != plan.podProblems.end())
+        for (const auto& pr : pit->second) out << "    ignored " << pr.key << ": " << pr.error << "\n";
+    if (plan.entries.empty()) out << "  No running containers.\n";
+    for (const auto& e : plan.entries) {
+        out << "  Container " << e.container << " (" << core::kindName(e.kind) << ", "
+            << (e.containerId.id.empty() ? e.rawContainerId : e.containerId.id.substr(0, 13)) << ")\n";
+        if (e.source == core::LimitSource::Excluded) {
+            out << "    excluded by " << e.excludedReason << ": no limit from iops-limit\n";
+        } else {
+            for (int d = 0; d < 4; ++d) {
+                auto dir = static_cast<core::Direction>(d);
+                uint64_t v = core::limitOf(e.limits, dir);
+                out << "    " << core::directionName(dir) << ": "
+                    << (d >= 2 ? core::formatBytes(v) : core::limitValueString(v)) << " from "
+                    << core::originName(e.decision.origins[d])
+                    << (e.decision.keys[d].empty() || e.source == core::LimitSource::Override ? "" : " (" + e.decision.keys[d] + ")")
+                    << "\n";
+            }
+        }
+        for (const auto& st : last_.containers) {
+            if (st.entry.containerId.id != e.containerId.id || e.containerId.id.empty()) continue;
+            out << "    target: " << (st.cgroup.empty() ? e.cgroup : engine_->writer->describe(st.cgroup)) << "\n";
+            out << "    state: " << stateName(st.state) << (st.message.empty() ? "" : " (" + st.message + ")") << "\n";
+        }
+    }
+    return out.str();
+}
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,72 @@
+#pragma once
+// The running service: configuration, the enforcement engine built from it, overrides, and the
+// state the D-Bus API reports. Everything runs on the event-loop thread.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "daemon/reconciler.h"
+#include "daemon/state_store.h"
+#include "host/block_device.h"
+#include "host/systemd_manager.h"
+#include "kube/http_client.h"
+#include "kube/pod_sources.h"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace iopslimit::daemon {
+
+class Service {
+public:
+    // startupEnv: the process environment; envFiles: re-read on reload (systemd does not
+    // refresh a running service's environment); bus: for the systemd backend, may be null.
+    Service(core::Environment startupEnv, std::string hostname, std::vector<std::string> envFiles,
+            sdbus::IConnection* systemdBus);
+    ~Service();
+
+    // Builds everything from the startup environment; the error names what is wrong.
+    core::Status start();
+    const ReconcileReport& resync(bool dryRun = false);
+    // Re-reads the environment files over the startup environment; on error the old
+    // configuration stays in force.
+    core::Status reload();
+
+    std::string explain(const std::string& ns, const std::string& pod) const;
+    core::Status setOverride(const std::string& ns, const std::string& pod, const core::Limits& l);
+    core::Result<bool> clearOverride(const std::string& ns, const std::string& pod);
+    const std::map<std::string, core::Limits>& overrides() const { return store_->all(); }
+
+    const core::Config& config() const;
+    const ReconcileReport& last() const { return last_; }
+    std::string podSource() const { return podSource_; }
+    uint64_t lastSyncUsec() const { return lastSyncUsec_; }
+    uint32_t managedContainers() const;
+    std::string backend() const;
+    const std::vector<host::BlockDevice>& devices() const;
+    const host::CgroupSetup& cgroups() const;
+    std::string statusLine() const;
+
+    std::function<void(const ContainerStatus&)> onApplied, onFailed;
+    std::function<void()> onStateChanged;  // after every reconcile
+
+private:
+    struct Engine;
+    core::Result<std::unique_ptr<Engine>> build(const core::Environment& env);
+    void install(std::unique_ptr<Engine> engine);
+
+    core::Environment startupEnv_;
+    std::string hostname_;
+    std::vector<std::string> envFiles_;
+    sdbus::IConnection* bus_;
+    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<OverrideStore> store_;
+    ReconcileReport last_;
+    std::string podSource_ = "none";
+    uint64_t lastSyncUsec_ = 0;
+};
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,136 @@
+#include "daemon/state_store.h"
+
+#include <fcntl.h>
+#include <json/json.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace iopslimit::daemon {
+
+using core::makeError;
+
+namespace {
+
+core::Status writeAtomically(const std::string& dir, const std::string& name, const std::string& content) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        return makeError("cannot create " + dir + ": " + std::strerror(errno), errno);
+    std::string tmp = dir + "/." + name + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return makeError("cannot create " + tmp + ": " + std::strerror(errno), errno);
+    size_t off = 0;
+    while (off < content.size()) {
+        ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return makeError("cannot write " + tmp + ": " + std::strerror(e), e);
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return makeError("cannot sync " + tmp + ": " + std::strerror(e), e);
+    }
+    std::string final = dir + "/" + name;
+    if (::rename(tmp.c_str(), final.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return makeError("cannot rename " + tmp + ": " + std::strerror(e), e);
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return core::okStatus();
+}
+
+std::string key(const std::string& ns, const std::string& pod) { return ns + "/" + pod; }
+
+}  // namespace
+
+std::string OverrideStore::load() {
+    overrides_.clear();
+    std::ifstream in(path());
+    if (!in) return {};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    Json::CharReaderBuilder b;
+    b["stackLimit"] = 20;
+    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    Json::Value root;
+    std::string errs;
+    std::string why;
+    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errs)) why = "invalid JSON";
+    else if (!root.isObject() || !root["overrides"].isArray()) why = "not an overrides document";
+    std::map<std::string, core::Limits> loaded;
+    if (why.empty()) {
+        for (const auto& o : root["overrides"]) {
+            auto num = [&](const char* k) { return o[k].isUInt64() ? o[k].asUInt64() : 0; };
+            if (!o.isObject() || !o["namespace"].isString() || !o["pod"].isString() ||
+                o["namespace"].asString().empty() || o["pod"].asString().empty()) {
+                why = "malformed entry";
+                break;
+            }
+            loaded[key(o["namespace"].asString(), o["pod"].asString())] =
+                core::Limits{num("readIops"), num("writeIops"), num("readBps"), num("writeBps")};
+        }
+    }
+    if (!why.empty()) {
+        std::string aside = path() + ".corrupt-" + std::to_string(std::time(nullptr));
+        ::rename(path().c_str(), aside.c_str());
+        return "Failed to load overrides from " + path() + ": " + why + "; moved it to " + aside +
+               " and started without overrides";
+    }
+    overrides_ = std::move(loaded);
+    return {};
+}
+
+core::Status OverrideStore::save(const std::map<std::string, core::Limits>& next) {
+    Json::Value root;
+    root["version"] = 1;
+    root["overrides"] = Json::arrayValue;
+    for (const auto& [k, l] : next) {
+        Json::Value o;
+        auto slash = k.find('/');
+        o["namespace"] = k.substr(0, slash);
+        o["pod"] = k.substr(slash + 1);
+        o["readIops"] = Json::UInt64(l.readIops);
+        o["writeIops"] = Json::UInt64(l.writeIops);
+        o["readBps"] = Json::UInt64(l.readBps);
+        o["writeBps"] = Json::UInt64(l.writeBps);
+        root["overrides"].append(o);
+    }
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "  ";
+    return writeAtomically(dir_, "overrides.json", Json::writeString(w, root) + "\n");
+}
+
+core::Status OverrideStore::set(const std::string& ns, const std::string& pod, const core::Limits& l) {
+    auto next = overrides_;
+    next[key(ns, pod)] = l;
+    if (auto st = save(next); !st) return st;
+    overrides_ = std::move(next);
+    return core::okStatus();
+}
+
+core::Result<bool> OverrideStore::clear(const std::string& ns, const std::string& pod) {
+    auto next = overrides_;
+    if (!next.erase(key(ns, pod))) return false;
+    if (auto st = save(next); !st) return st.error();
+    overrides_ = std::move(next);
+    return true;
+}
+
+}  // namespace iopslimit::daemon

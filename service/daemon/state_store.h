@@ -1,0 +1,31 @@
+#pragma once
+// Pod overrides set over D-Bus, kept in the state directory across restarts. Writes are atomic
+// (temp file, fsync, rename, fsync of the directory); a corrupt file is moved aside, never fatal.
+#include <map>
+#include <string>
+
+#include "core/limits.h"
+#include "core/result.h"
+
+namespace iopslimit::daemon {
+
+class OverrideStore {
+public:
+    explicit OverrideStore(std::string directory) : dir_(std::move(directory)) {}
+
+    // Loads the file; a missing file is an empty set. A corrupt one is renamed to
+    // overrides.json.corrupt-<time> and reported in the returned message (empty when fine).
+    std::string load();
+    const std::map<std::string, core::Limits>& all() const { return overrides_; }  // "ns/pod" -> limits
+    core::Status set(const std::string& ns, const std::string& pod, const core::Limits& l);
+    // False when there was none.
+    core::Result<bool> clear(const std::string& ns, const std::string& pod);
+    std::string path() const { return dir_ + "/overrides.json"; }
+
+private:
+    core::Status save(const std::map<std::string, core::Limits>& next);
+    std::string dir_;
+    std::map<std::string, core::Limits> overrides_;
+};
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,144 @@
+#include "host/systemd_manager.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <limits>
+
+#include "systemd1_manager_proxy.h"
+
+namespace iopslimit::host {
+
+using core::Limits;
+using core::makeError;
+
+namespace {
+
+constexpr const char* kSystemd = "org.freedesktop.systemd1";
+constexpr const char* kSystemdPath = "/org/freedesktop/systemd1";
+constexpr uint64_t kUnset = std::numeric_limits<uint64_t>::max();
+
+using DeviceValues = std::vector<sdbus::Struct<std::string, uint64_t>>;
+
+struct Property {
+    const char* name;
+    uint64_t Limits::*field;
+};
+constexpr Property kProperties[] = {
+    {"IOReadIOPSMax", &Limits::readIops},
+    {"IOWriteIOPSMax", &Limits::writeIops},
+    {"IOReadBandwidthMax", &Limits::readBps},
+    {"IOWriteBandwidthMax", &Limits::writeBps},
+};
+
+std::string unitInterface(const std::string& unit) {
+    auto dot = unit.rfind('.');
+    std::string type = dot == std::string::npos ? "" : unit.substr(dot + 1);
+    if (type == "scope") return "org.freedesktop.systemd1.Scope";
+    if (type == "service") return "org.freedesktop.systemd1.Service";
+    if (type == "slice") return "org.freedesktop.systemd1.Slice";
+    return "org.freedesktop.systemd1.Scope";
+}
+
+core::Error fromBus(const sdbus::Error& e, const std::string& what) {
+    const std::string& n = e.getName();
+    int code = (n == "org.freedesktop.systemd1.NoSuchUnit" || n == "org.freedesktop.DBus.Error.UnknownObject" ||
+                n == "org.freedesktop.DBus.Error.UnknownInterface")
+                   ? ENOENT
+                   : EIO;
+    return makeError(what + ": " + n + ": " + e.getMessage(), code);
+}
+
+class ManagerProxy : public sdbus::ProxyInterfaces<org::freedesktop::systemd1::Manager_proxy> {
+public:
+    ManagerProxy(sdbus::IConnection& bus) : ProxyInterfaces(bus, kSystemd, kSystemdPath) { registerProxy(); }
+    ~ManagerProxy() { unregisterProxy(); }
+
+private:
+    void onUnitNew(const std::string&, const sdbus::ObjectPath&) override {}
+    void onUnitRemoved(const std::string&, const sdbus::ObjectPath&) override {}
+    void onReloading(const bool&) override {}
+};
+
+}  // namespace
+
+std::string unitObjectPath(const std::string& unit) {
+    std::string out = "/org/freedesktop/systemd1/unit/";
+    for (size_t i = 0; i < unit.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(unit[i]);
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9');
+        if (plain) {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "_%02x", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+struct SdbusSystemdManager::Impl {
+    explicit Impl(sdbus::IConnection& bus) : manager(bus) {}
+    ManagerProxy manager;
+};
+
+SdbusSystemdManager::SdbusSystemdManager(sdbus::IConnection& bus) : bus_(bus), impl_(std::make_unique<Impl>(bus)) {}
+SdbusSystemdManager::~SdbusSystemdManager() = default;
+
+bool SdbusSystemdManager::available() {
+    try {
+        auto proxy = sdbus::createProxy(bus_, kSystemd, kSystemdPath);
+        sdbus::Variant v;
+        proxy->callMethod("Get")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .withArguments(std::string("org.freedesktop.systemd1.Manager"), std::string("Version"))
+            .storeResultsTo(v);
+        return true;
+    } catch (const sdbus::Error&) {
+        return false;
+    }
+}
+
+core::Result<Limits> SdbusSystemdManager::unitLimits(const std::string& unit, const std::string& devicePath) {
+    try {
+        auto proxy = sdbus::createProxy(bus_, kSystemd, unitObjectPath(unit));
+        std::map<std::string, sdbus::Variant> props;
+        proxy->callMethod("GetAll")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .withArguments(unitInterface(unit))
+            .storeResultsTo(props);
+        if (props.empty()) return makeError("unit " + unit + " not loaded", ENOENT);
+        Limits out;
+        for (const auto& p : kProperties) {
+            auto it = props.find(p.name);
+            if (it == props.end()) continue;
+            for (const auto& entry : it->second.get<DeviceValues>()) {
+                if (entry.get<0>() != devicePath) continue;
+                uint64_t v = entry.get<1>();
+                out.*p.field = v == kUnset ? 0 : v;
+            }
+        }
+        return out;
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "Failed to read limits of " + unit);
+    }
+}
+
+core::Status SdbusSystemdManager::setUnitLimits(const std::string& unit, const std::string& devicePath,
+                                                const Limits& limits) {
+    std::vector<sdbus::Struct<std::string, sdbus::Variant>> props;
+    for (const auto& p : kProperties) {
+        uint64_t v = limits.*p.field;
+        props.emplace_back(std::string(p.name), sdbus::Variant(DeviceValues{{devicePath, v == 0 ? kUnset : v}}));
+    }
+    try {
+        impl_->manager.SetUnitProperties(unit, true, props);
+        return core::okStatus();
+    } catch (const sdbus::Error& e) {
+        return fromBus(e, "Failed to set limits of " + unit);
+    }
+}
+
+}  // namespace iopslimit::host

@@ -1,0 +1,48 @@
+#pragma once
+// systemd's Manager over D-Bus, as far as limits go: read a unit's IO*Max properties and set them
+// with SetUnitProperties(runtime=true). The port is small so tests can fake it.
+#include <memory>
+#include <string>
+
+#include "core/limits.h"
+#include "core/result.h"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace iopslimit::host {
+
+class SystemdManager {
+public:
+    virtual ~SystemdManager() = default;
+    // The unit's limits for devicePath ("/dev/nvme0n1"); unset or UINT64_MAX entries are unlimited.
+    // ENOENT: no such unit.
+    virtual core::Result<core::Limits> unitLimits(const std::string& unit, const std::string& devicePath) = 0;
+    // All four properties in one call; unlimited is UINT64_MAX written explicitly, because dropping
+    // an entry leaves the old value in io.max (systemd issue 27302).
+    virtual core::Status setUnitLimits(const std::string& unit, const std::string& devicePath,
+                                       const core::Limits& limits) = 0;
+    // True when org.freedesktop.systemd1 answers on the bus.
+    virtual bool available() = 0;
+};
+
+class SdbusSystemdManager : public SystemdManager {
+public:
+    explicit SdbusSystemdManager(sdbus::IConnection& bus);
+    ~SdbusSystemdManager() override;
+    core::Result<core::Limits> unitLimits(const std::string& unit, const std::string& devicePath) override;
+    core::Status setUnitLimits(const std::string& unit, const std::string& devicePath,
+                               const core::Limits& limits) override;
+    bool available() override;
+
+private:
+    sdbus::IConnection& bus_;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// systemd's D-Bus object path for a unit name (bus_label_escape).
+std::string unitObjectPath(const std::string& unit);
+
+}  // namespace iopslimit::host

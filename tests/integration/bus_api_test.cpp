@@ -1,0 +1,417 @@
+// The io.iopslimit1 D-Bus API on a private dbus-daemon (never the host's system bus): every
+// property and method through real busctl and the generated proxy, signals, root-only mutations
+// (the daemon's own check and the shipped bus policy), override persistence across restarts,
+// reload from the environment file, sd_notify messages, and iops-limitctl.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "harness.h"
+#include "iopslimit1_proxy.h"
+
+using namespace testing_support;
+
+namespace {
+
+const std::string kFixture = std::string(IOPSLIMIT_TEST_DATA) + "/nri-kubernetes_1_35_kubelet_pods.json";
+const std::string kPolicy = std::string(IOPSLIMIT_SOURCE_DIR) + "/dbus/io.iopslimit1.conf";
+
+// A system-like bus: "loose" lets anyone call anything (so only the daemon's own uid check
+// stands), "strict" is the default-deny system policy plus our shipped policy file.
+std::string busConfig(const fs::path& socket, bool strict) {
+    std::string c = "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
+                    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n<busconfig>\n"
+                    "  <type>system</type>\n  <listen>unix:path=" + socket.string() + "</listen>\n"
+                    "  <auth>EXTERNAL</auth>\n";
+    if (strict) {
+        c += "  <policy context=\"default\">\n"
+             "    <allow user=\"*\"/>\n    <deny own=\"*\"/>\n    <deny send_type=\"method_call\"/>\n"
+             "    <allow send_type=\"signal\"/>\n"
+             "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+             "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+             "    <allow receive_type=\"method_call\"/>\n    <allow receive_type=\"method_return\"/>\n"
+             "    <allow receive_type=\"error\"/>\n    <allow receive_type=\"signal\"/>\n"
+             "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
+             "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+             "  </policy>\n  <include>" + kPolicy + "</include>\n";
+    } else {
+        c += "  <policy context=\"default\">\n    <allow user=\"*\"/>\n    <allow own=\"*\"/>\n"
+             "    <allow send_destination=\"*\"/>\n    <allow receive_sender=\"*\"/>\n  </policy>\n";
+    }
+    return c + "</busconfig>\n";
+}
+
+// Collects sd_notify datagrams sent to NOTIFY_SOCKET.
+class NotifySocket {
+public:
+    explicit NotifySocket(const fs::path& path) : path_(path) {
+        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+        bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
+    ~NotifySocket() { close(fd_); }
+    std::string drain() {
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(fd_, buf, sizeof buf, 0)) > 0) all_ += std::string(buf, static_cast<size_t>(n)) + "\n";
+        return all_;
+    }
+
+private:
+    fs::path path_;
+    int fd_;
+    std::string all_;
+};
+
+class Recorder : public sdbus::ProxyInterfaces<io::iopslimit1::Manager_proxy> {
+public:
+    explicit Recorder(sdbus::IConnection& bus) : ProxyInterfaces(bus, "io.iopslimit1", "/io/iopslimit1") { registerProxy(); }
+    ~Recorder() { unregisterProxy(); }
+    std::string applied() {
+        std::lock_guard l(m_);
+        return applied_;
+    }
+
+private:
+    void onLimitApplied(const std::string& ns, const std::string& pod, const std::string& container,
+                        const std::string&, const std::string& target, const uint64_t& ri, const uint64_t& wi,
+                        const uint64_t&, const uint64_t&) override {
+        std::lock_guard l(m_);
+        applied_ += ns + "/" + pod + "/" + container + " " + std::to_string(ri) + " " + std::to_string(wi) + " " + target + "\n";
+    }
+    void onLimitFailed(const std::string&, const std::string&, const std::string&, const std::string&,
+                       const std::string&) override {}
+    std::mutex m_;
+    std::string applied_;
+};
+
+class BusApi : public ::testing::Test {
+protected:
+    void SetUp() override {
+        fs::permissions(tmp_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                         fs::perms::others_read | fs::perms::others_exec);
+        makeFakeDisk(tmp_.path());
+        Json::Value list;
+        std::ifstream(kFixture) >> list;
+        for (auto& item : list["items"])
+            if (item["metadata"]["name"].asString() == "e2e-statefulset-0")
+                item["metadata"]["annotations"]["iops-limit/limit"] = "200";
+        writeText(tmp_.path() / "pods.json", Json::writeString(Json::StreamWriterBuilder(), list));
+        containers_ = runningContainers(list);
+        writeText(tmp_.path() / "cgroup/cgroup.controllers", "io\n");
+        for (const auto& c : containers_) writeText(tmp_.path() / "cgroup" / cgroupOf(c, true) / "io.max", "");
+        emu_ = std::make_unique<Emulator>(Emulator::Options{(tmp_.path() / "pods.json").string()});
+    }
+
+    void startBus(bool strict) {
+        fs::path sock = tmp_.path() / "bus.sock";
+        writeText(tmp_.path() / "bus.conf", busConfig(sock, strict));
+        bus_ = std::make_unique<Process>(
+            std::vector<std::string>{"/usr/bin/dbus-daemon", "--config-file=" + (tmp_.path() / "bus.conf").string(),
+                                     "--nofork", "--nopidfile"},
+            std::map<std::string, std::string>{}, tmp_.path(), "dbus");
+        ASSERT_TRUE(waitFor([&] { return fs::exists(sock); })) << bus_->err();
+        address_ = "unix:path=" + sock.string();
+    }
+
+    std::map<std::string, std::string> daemonEnv() const {
+        auto e = emu_->kubeletEnv();
+        e["DBUS_SYSTEM_BUS_ADDRESS"] = address_;
+        e["CGROUP_ROOT"] = (tmp_.path() / "cgroup").string();
+        e["DATA_MOUNT"] = "/data";
+        e["IOPS_LIMIT_PROC_ROOT"] = (tmp_.path() / "proc").string();
+        e["IOPS_LIMIT_SYS_ROOT"] = (tmp_.path() / "sys").string();
+        e["NODE_NAME"] = "datagen-1-35";
+        e["STATE_DIRECTORY"] = (tmp_.path() / "state").string();
+        e["CHECK_INTERVAL"] = "3600";
+        e["IOPS_LIMIT_ENV_FILES"] = (tmp_.path() / "iops-limit.env").string();
+        e["NOTIFY_SOCKET"] = (tmp_.path() / "notify").string();
+        return e;
+    }
+
+    void startDaemon() {
+        daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, daemonEnv(), tmp_.path(), "daemon");
+        ASSERT_TRUE(waitFor([&] {
+            return busctl("status io.iopslimit1").exitCode == 0 || !daemon_->running();
+        })) << daemon_->err();
+        ASSERT_TRUE(daemon_->running()) << daemon_->err();
+    }
+
+    RunResult shell(const std::string& cmd, bool nobody = false) {
+        std::string full = (nobody ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "") + cmd;
+        return run({"/bin/sh", "-c", full}, {{"DBUS_SYSTEM_BUS_ADDRESS", address_}}, tmp_.path());
+    }
+    RunResult busctl(const std::string& args, bool nobody = false) {
+        return shell("busctl --address=" + shellQuote(address_) + " " + args, nobody);
+    }
+    RunResult call(const std::string& methodAndArgs, bool nobody = false) {
+        return busctl("call io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + methodAndArgs, nobody);
+    }
+    RunResult ctl(const std::string& args, bool nobody = false) {
+        return shell(std::string(IOPSLIMITCTL_PATH) + " " + args, nobody);
+    }
+    // dbus-send prints the error's own message (busctl shows only "Access denied" for AccessDenied).
+    RunResult send(const std::string& methodAndArgs, bool nobody = false) {
+        return shell("dbus-send --bus=" + shellQuote(address_) +
+                         " --print-reply --dest=io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager." + methodAndArgs,
+                     nobody);
+    }
+    std::string property(const std::string& name) {
+        return busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + name).out;
+    }
+    std::string ioMax(const std::string& pod) const {
+        for (const auto& c : containers_)
+            if (c.pod == pod) return readText(tmp_.path() / "cgroup" / cgroupOf(c, true) / "io.max");
+        return "no such pod";
+    }
+
+    TempDir tmp_;
+    std::vector<Ctr> containers_;
+    std::unique_ptr<Emulator> emu_;
+    std::unique_ptr<Process> bus_, daemon_;
+    std::string address_;
+};
+
+TEST_F(BusApi, PropertiesAndIntrospectionThroughBusctl) {
+    startBus(false);
+    startDaemon();
+    std::string intro = busctl("introspect io.iopslimit1 /io/iopslimit1").out;
+    for (const char* m : {"io.iopslimit1.Manager", ".ListContainers", ".Explain", ".SetPodOverride", ".ClearPodOverride",
+                          ".ListOverrides", ".Resync", ".Reload", ".LimitApplied", ".LimitFailed", ".ManagedContainers"})
+        EXPECT_NE(intro.find(m), std::string::npos) << m << "\n" << intro;
+    EXPECT_EQ(property("NodeName"), "s \"datagen-1-35\"\n");
+    EXPECT_EQ(property("CgroupVersion"), "s \"v2\"\n");
+    EXPECT_EQ(property("CgroupDriver"), "s \"systemd\"\n");
+    EXPECT_EQ(property("Backend"), "s \"cgroupfs\"\n");  // no systemd1 on this bus
+    EXPECT_EQ(property("Runtime"), "s \"auto\"\n");
+    EXPECT_EQ(property("Devices"), "a(sss) 1 \"/data\" \"/dev/nvme0n1\" \"259:0\"\n");
+    EXPECT_EQ(property("DefaultLimits"), "(tttt) 500 500 0 0\n");
+    EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");
+    std::string sync = property("LastSyncUSec");
+    ASSERT_EQ(sync.rfind("t ", 0), 0u);
+    uint64_t usec = std::stoull(sync.substr(2));
+    uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch()).count());
+    EXPECT_GT(usec, now - 60'000'000);
+    EXPECT_LE(usec, now);
+    EXPECT_EQ(property("Version").rfind("s \"", 0), 0u);
+
+    // ManagedContainers agrees with ListContainers.
+    RunResult list = call("ListContainers", false);
+    ASSERT_EQ(list.exitCode, 0) << list.err;
+    RunResult js = busctl("--json=short call io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager ListContainers");
+    Json::Value v;
+    std::istringstream(js.out) >> v;
+    const Json::Value& rows = v["data"][0];
+    ASSERT_TRUE(rows.isArray()) << js.out;
+    unsigned limited = 0;
+    bool sawAnnotated = false, sawExcluded = false;
+    for (const auto& r : rows) {
+        if (r[5].asString() != "excluded" && r[10].asString() == "applied") ++limited;
+        if (r[1].asString() == "e2e-statefulset-0") {
+            sawAnnotated = true;
+            EXPECT_EQ(r[5].asString(), "annotation");
+            EXPECT_EQ(r[6].asUInt64(), 200u);
+            EXPECT_EQ(r[7].asUInt64(), 200u);
+            EXPECT_NE(r[4].asString().find("cri-containerd-"), std::string::npos);
+        }
+        if (r[0].asString() == "kube-system") {
+            sawExcluded = true;
+            EXPECT_EQ(r[5].asString(), "excluded");
+            EXPECT_EQ(r[10].asString(), "excluded");
+        }
+    }
+    EXPECT_TRUE(sawAnnotated && sawExcluded);
+    EXPECT_EQ(property("ManagedContainers"), "u " + std::to_string(limited) + "\n");
+    EXPECT_EQ(limited, 8u);
+}
+
+TEST_F(BusApi, ExplainSaysWhyAndRejectsBadNames) {
+    startBus(false);
+    startDaemon();
+    RunResult r = call("Explain ss scraper e2e-statefulset-0");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("iops-limit/limit"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("read-iops: 200 from pod-annotation"), std::string::npos) << r.out;
+    RunResult ks = call("Explain ss kube-system coredns-7d764666f9-qdcxt");
+    EXPECT_NE(ks.out.find("excluded by namespace kube-system"), std::string::npos) << ks.out;
+    RunResult unknown = call("Explain ss scraper no-such-pod");
+    EXPECT_NE(unknown.out.find("is not among the 24 pods"), std::string::npos) << unknown.out;
+    RunResult bad = call("Explain ss 'Bad Namespace' x");
+    EXPECT_NE(bad.exitCode, 0);
+    EXPECT_NE(bad.err.find("namespace and pod must be Kubernetes names"), std::string::npos) << bad.err;
+}
+
+TEST_F(BusApi, OverridesApplyPersistAcrossRestartAndClear) {
+    startBus(false);
+    startDaemon();
+    ASSERT_NE(ioMax("e2e-statefulset-0").find("riops=200 wiops=200"), std::string::npos);
+    RunResult set = call("SetPodOverride sstttt scraper e2e-statefulset-0 50 60 0 1048576");
+    ASSERT_EQ(set.exitCode, 0) << set.err;
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=1048576 riops=50 wiops=60\n");
+    EXPECT_EQ(call("ListOverrides").out, "a(sstttt) 1 \"scraper\" \"e2e-statefulset-0\" 50 60 0 1048576\n");
+    EXPECT_TRUE(fs::exists(tmp_.path() / "state/overrides.json"));
+
+    // Restart: the override comes back from the state directory.
+    EXPECT_EQ(daemon_->stop(), 0);
+    writeText(tmp_.path() / "cgroup" / cgroupOf(containers_[0], true) / "io.max", "");
+    startDaemon();
+    EXPECT_EQ(call("ListOverrides").out, "a(sstttt) 1 \"scraper\" \"e2e-statefulset-0\" 50 60 0 1048576\n");
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=1048576 riops=50 wiops=60\n");
+
+    RunResult clear = call("ClearPodOverride ss scraper e2e-statefulset-0");
+    ASSERT_EQ(clear.exitCode, 0) << clear.err;
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_EQ(call("ListOverrides").out, "a(sstttt) 0\n");
+    RunResult again = call("ClearPodOverride ss scraper e2e-statefulset-0");
+    EXPECT_NE(again.exitCode, 0);
+    EXPECT_NE(again.err.find("no override for pod scraper/e2e-statefulset-0"), std::string::npos) << again.err;
+    RunResult huge = call("SetPodOverride sstttt scraper e2e-statefulset-0 18446744073709551615 0 0 0");
+    EXPECT_NE(huge.exitCode, 0);
+    EXPECT_NE(huge.err.find("too large"), std::string::npos) << huge.err;
+}
+
+TEST_F(BusApi, TheDaemonRefusesMutationsFromNonRootEvenOnALooseBus) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534 with setpriv";
+    startBus(false);
+    startDaemon();
+    for (const char* m : {"SetPodOverride string:scraper string:e2e-statefulset-0 uint64:1 uint64:1 uint64:1 uint64:1",
+                          "ClearPodOverride string:scraper string:x", "Resync", "Reload"}) {
+        RunResult r = send(m, true);
+        EXPECT_NE(r.exitCode, 0) << m;
+        EXPECT_NE(r.err.find("org.freedesktop.DBus.Error.AccessDenied"), std::string::npos) << m << ": " << r.err;
+        EXPECT_NE(r.err.find("allowed for root only (caller uid 65534)"), std::string::npos) << m << ": " << r.err;
+    }
+    EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=200"), std::string::npos);
+    RunResult read = call("ListContainers", true);
+    EXPECT_EQ(read.exitCode, 0) << read.err;
+    RunResult denied = ctl("set scraper/e2e-statefulset-0 --iops 1", true);
+    EXPECT_EQ(denied.exitCode, 4) << denied.err;
+    EXPECT_NE(denied.err.find("permission denied"), std::string::npos) << denied.err;
+}
+
+TEST_F(BusApi, TheShippedPolicyLetsAnyoneReadAndOnlyRootMutate) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534 with setpriv";
+    startBus(true);
+    startDaemon();
+    EXPECT_EQ(call("ListContainers", true).exitCode, 0);
+    EXPECT_EQ(call("ListOverrides", true).exitCode, 0);
+    EXPECT_EQ(call("Explain ss scraper e2e-statefulset-0", true).exitCode, 0);
+    EXPECT_EQ(busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager NodeName", true).exitCode, 0);
+    EXPECT_EQ(busctl("introspect io.iopslimit1 /io/iopslimit1", true).exitCode, 0);
+    RunResult r = send("SetPodOverride string:scraper string:e2e-statefulset-0 uint64:1 uint64:1 uint64:1 uint64:1", true);
+    EXPECT_NE(r.exitCode, 0);
+    // The bus said no, before the daemon saw the call.
+    EXPECT_NE(r.err.find("Rejected send message"), std::string::npos) << r.err;
+    EXPECT_EQ(call("Resync", true).exitCode, 1);
+    EXPECT_EQ(call("SetPodOverride sstttt scraper e2e-statefulset-0 7 7 0 0").exitCode, 0);  // root may
+    EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=7 wiops=7"), std::string::npos);
+}
+
+TEST_F(BusApi, SignalsReachAGeneratedProxy) {
+    startBus(false);
+    startDaemon();
+    auto conn = sdbus::createSessionBusConnectionWithAddress(address_);
+    Recorder rec(*conn);
+    conn->enterEventLoopAsync();
+    ASSERT_EQ(call("SetPodOverride sstttt scraper e2e-statefulset-0 42 43 0 0").exitCode, 0);
+    EXPECT_TRUE(waitFor([&] { return rec.applied().find("scraper/e2e-statefulset-0/compute-pi-digits 42 43") != std::string::npos; }))
+        << rec.applied();
+    // Through the proxy's methods too.
+    auto rows = rec.ListContainers();
+    EXPECT_EQ(rows.size(), 17u);
+    EXPECT_EQ(rec.NodeName(), "datagen-1-35");
+    conn->leaveEventLoop();
+}
+
+TEST_F(BusApi, ReloadReadsTheEnvironmentFileAndRefusesBadValues) {
+    startBus(false);
+    startDaemon();
+    writeText(tmp_.path() / "iops-limit.env", "# changed by the operator\nCONTAINER_IOPS_LIMIT=300\n");
+    RunResult ok = ctl("reload");
+    ASSERT_EQ(ok.exitCode, 0) << ok.err;
+    EXPECT_EQ(property("DefaultLimits"), "(tttt) 300 300 0 0\n");
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=300 wiops=300\n");
+
+    writeText(tmp_.path() / "iops-limit.env", "CONTAINER_IOPS_LIMIT=lots\n");
+    RunResult bad = ctl("reload");
+    EXPECT_EQ(bad.exitCode, 1);
+    EXPECT_NE(bad.err.find("CONTAINER_IOPS_LIMIT"), std::string::npos) << bad.err;
+    EXPECT_EQ(property("DefaultLimits"), "(tttt) 300 300 0 0\n");
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=300 wiops=300\n");
+}
+
+TEST_F(BusApi, NotifiesSystemdOfReadinessReloadAndStop) {
+    NotifySocket notify(tmp_.path() / "notify");
+    startBus(false);
+    startDaemon();
+    std::string msgs = notify.drain();
+    EXPECT_NE(msgs.find("READY=1"), std::string::npos) << msgs;
+    EXPECT_NE(msgs.find("STATUS=Limiting 8 containers on nvme0n1 (259:0) via cgroup v2 files; pods from kubelet"),
+              std::string::npos)
+        << msgs;
+    ASSERT_EQ(ctl("reload").exitCode, 0);
+    msgs = notify.drain();
+    auto reloading = msgs.find("RELOADING=1");
+    ASSERT_NE(reloading, std::string::npos) << msgs;
+    EXPECT_NE(msgs.find("READY=1", reloading), std::string::npos) << msgs;
+    EXPECT_EQ(daemon_->stop(), 0);
+    EXPECT_NE(notify.drain().find("STOPPING=1"), std::string::npos);
+}
+
+TEST_F(BusApi, ACorruptStateFileIsMovedAsideNotFatal) {
+    writeText(tmp_.path() / "state/overrides.json", "{\"overrides\": [ {\"namespace\": 5 ");
+    startBus(false);
+    startDaemon();
+    EXPECT_NE(daemon_->err().find("Failed to load overrides from"), std::string::npos) << daemon_->err();
+    EXPECT_EQ(call("ListOverrides").out, "a(sstttt) 0\n");
+    bool movedAside = false;
+    for (const auto& e : fs::directory_iterator(tmp_.path() / "state"))
+        movedAside = movedAside || e.path().filename().string().rfind("overrides.json.corrupt-", 0) == 0;
+    EXPECT_TRUE(movedAside);
+    EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=200"), std::string::npos);
+}
+
+TEST_F(BusApi, IopsLimitctlCommands) {
+    startBus(false);
+    startDaemon();
+    RunResult status = ctl("status");
+    ASSERT_EQ(status.exitCode, 0) << status.err;
+    EXPECT_NE(status.out.find("Pod source: kubelet"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("/data on /dev/nvme0n1 (259:0)"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("Containers: 8 limited"), std::string::npos) << status.out;
+
+    RunResult list = ctl("list");
+    EXPECT_EQ(list.out.rfind("NAMESPACE", 0), 0u);
+    EXPECT_NE(list.out.find("17 containers listed."), std::string::npos) << list.out;
+    RunResult json = ctl("list --json");
+    Json::Value v;
+    std::istringstream(json.out) >> v;
+    ASSERT_TRUE(v.isArray()) << json.out;
+    EXPECT_EQ(v.size(), 17u);
+
+    RunResult set = ctl("set scraper/e2e-statefulset-0 --read-iops 70 --write-bps 10Mi");
+    ASSERT_EQ(set.exitCode, 0) << set.err;
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=10485760 riops=70 wiops=500\n");
+    EXPECT_NE(ctl("overrides").out.find("e2e-statefulset-0"), std::string::npos);
+    EXPECT_NE(ctl("explain scraper/e2e-statefulset-0").out.find("Override: read 70 / write 500 IOPS"), std::string::npos);
+    EXPECT_EQ(ctl("clear scraper/e2e-statefulset-0").exitCode, 0);
+    EXPECT_EQ(ctl("resync").exitCode, 0);
+
+    EXPECT_EQ(ctl("set scraper/e2e-statefulset-0 --read-iops abc").exitCode, 2);
+    EXPECT_EQ(ctl("set noslash").exitCode, 2);
+    EXPECT_EQ(ctl("frobnicate").exitCode, 2);
+
+    daemon_->stop();
+    RunResult down = ctl("status");
+    EXPECT_EQ(down.exitCode, 1);
+    EXPECT_NE(down.err.find("iops-limitd is not running"), std::string::npos) << down.err;
+}
+
+}  // namespace

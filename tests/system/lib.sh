@@ -1,0 +1,269 @@
+# shellcheck shell=bash
+# Shared helpers for the system tests (tests/system/*_test.sh) and tests/demo.sh. Source it.
+#
+# Sourcing sets REPO, BUILD_DIR, DAEMON, SYSD_TESTHOST and WORK (a fresh temp dir), and installs
+# an EXIT trap (`cleanup`) that undoes everything these helpers did: background processes,
+# cgroups, the loop mount and device, temp files. CI runs the tests back to back on one machine,
+# and systemd-testhost can only move `io` to cgroup2 while v1 blkio has no child cgroups (dying
+# ones included), so the trap must leave the machine exactly as it found it.
+#
+# Exit codes of the tests: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$LIB_DIR/../.." && pwd -P)
+BUILD_DIR=${BUILD_DIR:-$REPO/build}
+DAEMON=${IOPSLIMITD:-$BUILD_DIR/service/daemon/iops-limitd}   # CTest sets IOPSLIMITD
+SYSD_TESTHOST=${SYSD_TESTHOST:-$REPO/../shared/testhost/systemd-testhost}
+PODS_RECORDED=$REPO/tests/data/nri-kubernetes_1_35_kubelet_pods.json
+
+# The pods make_podlist keeps (all Running, one container each).
+POD_ANNOTATED=e2e-deployment-79967c5968-8bnn8   # scraper, Burstable: gets iops-limit/limit: "200"
+POD_DEFAULT=e2e-scraper-5f97dc94d8-vkcjl        # scraper, BestEffort: CONTAINER_IOPS_LIMIT
+POD_DEFAULT2=e2e-statefulset-0                  # scraper, Burstable: CONTAINER_IOPS_LIMIT
+POD_EXCLUDED=kindnet-zkpn8                      # kube-system, Guaranteed: must stay unlimited
+ANNOTATED_IOPS=200
+
+FAILURES=0
+PIDS=()            # background processes to kill
+CGROUPS=()         # cgroup directories we created, in creation order
+IO_ENABLED=()      # pre-existing cgroup2 directories where we enabled io for the children
+CLEANUP_HOOKS=()   # functions cleanup runs before removing cgroups (e.g. stop the testhost)
+LOOP='' LOOP_MNT='' LOOP_MAJMIN=''
+blkio_cgroups() { awk '$1 == "blkio" { n = $3 } END { print n + 0 }' /proc/cgroups; }   # live + dying
+BLKIO_CGROUPS=$(blkio_cgroups)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/iops-limit-test.XXXXXX") || { echo "FAIL: mktemp" >&2; exit 1; }
+
+log()  { echo "==> $*"; }
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+die()  { echo "FAIL: $*"; exit 1; }        # the EXIT trap cleans up
+skip() { echo "SKIP: $*"; exit 77; }
+finish() {   # exit with the verdict of the test
+    if [ "$FAILURES" -eq 0 ]; then echo "RESULT: PASS"; exit 0; fi
+    echo "RESULT: FAIL ($FAILURES failed check(s))"; exit 1
+}
+
+skip_unless_root_and_tools() {
+    local t
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    for t in fio losetup mkfs.ext4 python3 openssl; do
+        command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
+    done
+}
+
+require_daemon() {
+    [ -x "$DAEMON" ] || die "iops-limitd not built at $DAEMON (cmake -S $REPO -B $BUILD_DIR && cmake --build $BUILD_DIR)"
+}
+
+# ---------- loop disk ----------
+make_loop_disk() {   # SIZE (truncate syntax, e.g. 256M); exports LOOP LOOP_MNT LOOP_MAJMIN
+    truncate -s "$1" "$WORK/disk.img" || die "truncate $WORK/disk.img"
+    LOOP=$(losetup --find --show --direct-io=on "$WORK/disk.img") || die "losetup"
+    # no lazy init: ext4lazyinit would write to the disk in the background while fio measures
+    mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$LOOP" || die "mkfs.ext4 $LOOP"
+    LOOP_MNT=$WORK/mnt
+    mkdir -p "$LOOP_MNT" || die "mkdir $LOOP_MNT"
+    mount "$LOOP" "$LOOP_MNT" || { LOOP_MNT=''; die "mount $LOOP"; }
+    LOOP_MAJMIN=$(cat "/sys/class/block/${LOOP#/dev/}/dev") || die "maj:min of $LOOP"
+    export LOOP LOOP_MNT LOOP_MAJMIN
+}
+
+# Unmount and detach the loop disk, then delete and re-create the loop device (loop-control
+# REMOVE + ADD). The kernel (6.18 here) keeps every blkio/io cgroup that did IO through a loop
+# device alive (dying, after rmdir) for 60-120 s, even after the detach, unless the device is
+# deleted; and systemd-testhost cannot move io between v1 and cgroup2 while dying cgroups remain.
+# Idempotent.
+release_loop_disk() {
+    local i n
+    if [ -n "$LOOP_MNT" ] && mountpoint -q "$LOOP_MNT"; then
+        for i in $(seq 20); do umount "$LOOP_MNT" 2>/dev/null && break; sleep 0.2; done
+        mountpoint -q "$LOOP_MNT" && { echo "WARNING: could not unmount $LOOP_MNT" >&2; return 1; }
+    fi
+    LOOP_MNT=
+    [ -n "$LOOP" ] || return 0
+    losetup -d "$LOOP" || { echo "WARNING: could not detach $LOOP" >&2; return 1; }
+    n=${LOOP#/dev/loop}; LOOP=
+    for i in $(seq 20); do   # busy for a moment after the detach, or someone else took it
+        [ -e "/sys/class/block/loop$n/loop/backing_file" ] && return 0
+        loop_ctl REMOVE "$n" 2>/dev/null && { loop_ctl ADD "$n" || echo "WARNING: could not re-create loop$n" >&2; return 0; }
+        sleep 0.1
+    done
+    echo "NOTE: loop$n still busy; its cgroups are freed within ~2 min" >&2
+}
+
+loop_ctl() {   # ADD|REMOVE INDEX (ioctls on /dev/loop-control)
+    python3 -c 'import fcntl, os, sys
+fcntl.ioctl(os.open("/dev/loop-control", os.O_RDWR), {"ADD": 0x4C80, "REMOVE": 0x4C81}[sys.argv[1]], int(sys.argv[2]))' "$@"
+}
+
+make_fio_file() {   # PATH [SIZE_MB]: real data blocks (reads of unwritten extents never reach the disk)
+    dd if=/dev/zero of="$1" bs=1M count="${2:-64}" oflag=direct conv=fsync status=none || die "dd $1"
+}
+
+# ---------- pods ----------
+# OUT: a PodList with the four pods above, POD_ANNOTATED annotated with iops-limit/limit: "200".
+# Exports PODLIST_NODE (their spec.nodeName) for NODE_NAME.
+make_podlist() {   # OUT
+    PODLIST_NODE=$(python3 - "$PODS_RECORDED" "$1" "$POD_ANNOTATED" "$ANNOTATED_IOPS" \
+        "$POD_DEFAULT" "$POD_DEFAULT2" "$POD_EXCLUDED" <<'EOF'
+import json, sys
+src, out, annotated, limit, *keep = sys.argv[1:]
+pods = json.load(open(src))
+byname = {p["metadata"]["name"]: p for p in pods["items"]}
+items = []
+for name in [annotated] + keep:
+    p = byname[name]
+    assert p["status"]["phase"] == "Running", name
+    if name == annotated:
+        p["metadata"].setdefault("annotations", {})["iops-limit/limit"] = limit
+    items.append(p)
+pods["items"] = items
+json.dump(pods, open(out, "w"), indent=1)
+print(items[0]["spec"]["nodeName"])
+EOF
+    ) || die "make_podlist"
+    export PODLIST_NODE
+}
+
+# One line per container with an ID: NAMESPACE POD CONTAINER ID QOS UID (ID without containerd://)
+pod_containers() {   # PODLIST_JSON
+    python3 - "$1" <<'EOF'
+import json, sys
+for p in json.load(open(sys.argv[1]))["items"]:
+    m, st = p["metadata"], p.get("status", {})
+    for c in st.get("containerStatuses") or []:
+        cid = c.get("containerID", "")
+        if cid:
+            print(m["namespace"], m["name"], c["name"], cid.split("://", 1)[1],
+                  st.get("qosClass", "BestEffort").lower(), m["uid"])
+EOF
+}
+
+# Relative cgroup path of a container the way the kubelet names it.
+container_cgroup() {   # DRIVER(cgroupfs|systemd) QOS(lowercase) UID ID
+    local driver=$1 qos=$2 uid=$3 id=$4 q= 
+    case "$driver" in
+        cgroupfs)
+            [ "$qos" = guaranteed ] || q=$qos/
+            echo "kubepods/${q}pod$uid/$id" ;;
+        systemd)
+            [ "$qos" = guaranteed ] || q=-$qos
+            local pod="kubepods$q-pod${uid//-/_}.slice"
+            if [ -n "$q" ]; then echo "kubepods.slice/kubepods$q.slice/$pod/cri-containerd-$id.scope"
+            else echo "kubepods.slice/$pod/cri-containerd-$id.scope"; fi ;;
+    esac
+}
+
+# ---------- cgroups ----------
+make_cgroup() {   # DIR: mkdir -p, remembering every level we create (cleanup removes them)
+    local d=$1 missing=()
+    while [ ! -d "$d" ]; do missing=("$d" "${missing[@]}"); d=$(dirname "$d"); done
+    for d in "${missing[@]}"; do
+        mkdir "$d" || die "mkdir $d"
+        CGROUPS+=("$d")
+    done
+}
+
+# cgroup2: enable io in cgroup.subtree_control of TOP and of every level below it down to LEAF's
+# parent, so LEAF has io.max. Levels that existed before are put back by cleanup.
+cg2_enable_io_path() {   # TOP LEAF
+    local d=$2 dirs=()
+    while [ "$d" != "$1" ]; do d=$(dirname "$d"); dirs=("$d" "${dirs[@]}"); done
+    for d in "${dirs[@]}"; do
+        grep -qw io "$d/cgroup.subtree_control" && continue
+        echo +io > "$d/cgroup.subtree_control" || die "enable io in $d"
+        [[ " ${CGROUPS[*]} " == *" $d "* ]] || IO_ENABLED+=("$d")
+    done
+}
+
+remove_cgroup() {   # DIR: move leftover processes to the hierarchy root, then rmdir (with retries)
+    local d=$1 root pid i
+    [ -d "$d" ] || return 0
+    root=$(findmnt -n -o TARGET -T "$d")
+    for i in $(seq 50); do
+        while read -r pid; do echo "$pid" > "$root/cgroup.procs" 2>/dev/null; done < "$d/cgroup.procs"
+        rmdir "$d" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "WARNING: could not remove cgroup $d" >&2; return 1
+}
+
+# ---------- kubelet emulator ----------
+# Serves PODLIST_JSON as the kubelet /pods over HTTPS with client-cert and bearer-token auth;
+# exports the KUBELET_* variables iops-limitd reads (and NODE_NAME from make_podlist).
+start_emulator() {   # PODLIST_JSON
+    local pki=$WORK/pki i
+    "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
+    python3 "$REPO/tests/tools/kube_emulator.py" --pods "$1" --port-file "$WORK/emulator.port" \
+        --cert "$pki/server.crt" --key "$pki/server.key" --client-ca "$pki/ca.crt" \
+        --token "$pki/token" > "$WORK/emulator.log" 2>&1 &
+    PIDS+=($!)
+    for i in $(seq 100); do [ -s "$WORK/emulator.port" ] && break; sleep 0.1; done
+    [ -s "$WORK/emulator.port" ] || { cat "$WORK/emulator.log"; die "kube emulator did not start"; }
+    export KUBELET_HOST=127.0.0.1 KUBELET_PORT
+    KUBELET_PORT=$(cat "$WORK/emulator.port")
+    export KUBELET_CA_PATH=$pki/ca.crt KUBELET_CLIENT_CERT_PATH=$pki/client.crt \
+        KUBELET_CLIENT_KEY_PATH=$pki/client.key KUBELET_TOKEN_PATH=$pki/token
+    export NODE_NAME=${PODLIST_NODE:-$NODE_NAME}
+}
+
+# ---------- the daemon and its table ----------
+run_daemon() {   # OUT ARGS...: runs iops-limitd ARGS, table to OUT (and shown), logs to OUT.log
+    local out=$1 rc; shift
+    "$DAEMON" "$@" > "$out" 2> "$out.log"; rc=$?
+    sed 's/^/    /' "$out"
+    if [ "$rc" -ne 0 ]; then sed 's/^/    log: /' "$out.log"; fi
+    return "$rc"
+}
+
+table_column() {   # TABLE COLUMN: COLUMN of every row as "CONTAINER-ID VALUE"
+    awk -v col="$2" '
+        $1 == "NAMESPACE" && !h { for (i = 1; i <= NF; i++) idx[$i] = i; h = 1; next }
+        h && NF > 0 { print $idx["CONTAINER-ID"], $idx[col] }' "$1"
+}
+
+table_value() {   # TABLE CONTAINER-ID COLUMN (the full or short ID, as the table prints it)
+    table_column "$1" "$3" | awk -v id="$2" 'index(id, $1) == 1 || index($1, id) == 1 { print $2; exit }'
+}
+
+# ---------- fio ----------
+# 4k random direct reads for 4 s from a shell that first moves itself into the cgroup whose
+# cgroup.procs is given; prints the read IOPS. RUNNER (optional, e.g. "systemd-testhost exec")
+# runs that shell elsewhere; PROCS and FILE are then paths as RUNNER sees them.
+fio_iops() {   # PROCS FILE [RUNNER...]
+    local procs=$1 file=$2; shift 2
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    "$@" bash -c 'echo $$ > "$1" || exit 1
+        exec fio --name=iops --filename="$2" --direct=1 --rw=randread --bs=4k --ioengine=libaio \
+            --iodepth=16 --runtime=4 --time_based --output-format=terse --terse-version=3' \
+        fio_iops "$procs" "$file" 2>> "$WORK/fio.log" | awk -F';' 'NR == 1 { print $8 }'
+}
+
+within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT %
+    [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
+}
+
+# ---------- cleanup ----------
+cleanup() {
+    local rc=$? h pid i
+    trap - EXIT INT TERM
+    set +e
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    release_loop_disk   # first: a deleted loop device lets the testhost stop quickly
+    for h in "${CLEANUP_HOOKS[@]}"; do "$h"; done
+    for (( i = ${#CGROUPS[@]} - 1; i >= 0; i-- )); do remove_cgroup "${CGROUPS[i]}"; done
+    for (( i = ${#IO_ENABLED[@]} - 1; i >= 0; i-- )); do
+        echo -io > "${IO_ENABLED[i]}/cgroup.subtree_control"
+    done
+    # removed cgroups linger (dying) for a moment; wait till the kernel's count is back
+    for i in $(seq 50); do [ "$(blkio_cgroups)" -le "$BLKIO_CGROUPS" ] && break; sleep 0.2; done
+    [ "$(blkio_cgroups)" -le "$BLKIO_CGROUPS" ] ||
+        echo "NOTE: $(( $(blkio_cgroups) - BLKIO_CGROUPS )) blkio cgroup(s) still dying" >&2
+    [ -n "$LOOP_MNT" ] || rm -rf --one-file-system "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP

@@ -1,0 +1,90 @@
+#!/bin/bash
+# System test, cgroup v1 blkio (the VM as booted), cgroupfs driver: iops-limitd --once reads a
+# recorded PodList from the kubelet emulator (HTTPS, client cert, token) and writes
+# blkio.throttle.* for each container; fio then measures the limits on a loop disk.
+# Needs root, fio, util-linux, e2fsprogs, python3, openssl. Exit 0 pass, 1 fail, 77 skip.
+# shellcheck source-path=SCRIPTDIR disable=SC2015  # SC2015: in "check && pass || fail" pass never fails
+set -u -o pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BLKIO=/sys/fs/cgroup/blkio
+DEFAULT_IOPS=1000
+TOLERANCE=15   # percent
+
+skip_unless_root_and_tools
+findmnt -n -t cgroup -O blkio "$BLKIO" >/dev/null || skip "no cgroup v1 blkio hierarchy at $BLKIO"
+require_daemon
+
+blkio_value() {   # FILE: the limit for our disk, empty if none
+    awk -v d="$LOOP_MAJMIN" '$1 == d { print $2 }' "$1"
+}
+
+log "loop disk"
+make_loop_disk 256M
+make_fio_file "$LOOP_MNT/fio.dat"
+echo "    $LOOP ($LOOP_MAJMIN) on $LOOP_MNT"
+
+log "pods and their container cgroups (cgroupfs driver)"
+make_podlist "$WORK/pods.json"
+declare -A CG ID
+mapfile -t containers < <(pod_containers "$WORK/pods.json")
+for line in "${containers[@]}"; do
+    read -r ns pod ctr id qos uid <<< "$line"
+    rel=$(container_cgroup cgroupfs "$qos" "$uid" "$id")
+    make_cgroup "$BLKIO/$rel"
+    CG[$pod]=$BLKIO/$rel ID[$pod]=$id
+    echo "    $ns/$pod/$ctr -> $rel"
+done
+[ "${#CG[@]}" -eq 4 ] || die "expected 4 containers, got ${#CG[@]}"
+
+log "kubelet emulator"
+start_emulator "$WORK/pods.json"
+echo "    https://$KUBELET_HOST:$KUBELET_PORT/pods (node $NODE_NAME)"
+
+export DATA_MOUNT=$LOOP_MNT CONTAINER_IOPS_LIMIT=$DEFAULT_IOPS CGROUP_DRIVER=cgroupfs
+unset CGROUP_ROOT CGROUP_VERSION CONTAINER_READ_BPS_LIMIT CONTAINER_WRITE_BPS_LIMIT \
+    EXCLUDE_KEYWORDS EXCLUDE_NAMESPACES LIMIT_BACKEND
+
+log "iops-limitd --once"
+run_daemon "$WORK/run1.txt" --once || fail "iops-limitd --once exited non-zero"
+
+log "blkio files"
+declare -A WANT=([$POD_ANNOTATED]=$ANNOTATED_IOPS [$POD_DEFAULT]=$DEFAULT_IOPS
+                 [$POD_DEFAULT2]=$DEFAULT_IOPS [$POD_EXCLUDED]='')
+declare -A SOURCE=([$POD_ANNOTATED]=annotation [$POD_DEFAULT]=default
+                   [$POD_DEFAULT2]=default [$POD_EXCLUDED]=excluded)
+for pod in "${!WANT[@]}"; do
+    want=${WANT[$pod]}
+    for f in read_iops_device write_iops_device read_bps_device write_bps_device; do
+        exp=$want; [[ $f == *bps* ]] && exp=
+        got=$(blkio_value "${CG[$pod]}/blkio.throttle.$f")
+        if [ "$got" = "$exp" ]; then pass "$pod blkio.throttle.$f = ${got:-(no limit)}"
+        else fail "$pod blkio.throttle.$f = '${got:-(no limit)}', want '${exp:-(no limit)}'"; fi
+    done
+    src=$(table_value "$WORK/run1.txt" "${ID[$pod]}" SOURCE)
+    [ "$src" = "${SOURCE[$pod]}" ] && pass "$pod SOURCE $src" || fail "$pod SOURCE '$src', want ${SOURCE[$pod]}"
+done
+
+log "fio 4k randread, direct, iodepth 16, 4 s"
+limited=$(fio_iops "${CG[$POD_ANNOTATED]}/cgroup.procs" "$LOOP_MNT/fio.dat")
+default=$(fio_iops "${CG[$POD_DEFAULT]}/cgroup.procs" "$LOOP_MNT/fio.dat")
+free=$(fio_iops "${CG[$POD_EXCLUDED]}/cgroup.procs" "$LOOP_MNT/fio.dat")
+echo "    annotated ($ANNOTATED_IOPS): ${limited:-?} IOPS, default ($DEFAULT_IOPS): ${default:-?} IOPS," \
+     "excluded (unlimited): ${free:-?} IOPS"
+within "$limited" "$ANNOTATED_IOPS" "$TOLERANCE" && pass "annotated container at $limited IOPS" ||
+    fail "annotated container at ${limited:-?} IOPS, want $ANNOTATED_IOPS ±$TOLERANCE%"
+within "$default" "$DEFAULT_IOPS" "$TOLERANCE" && pass "default container at $default IOPS" ||
+    fail "default container at ${default:-?} IOPS, want $DEFAULT_IOPS ±$TOLERANCE%"
+[ -n "$free" ] && [ -n "$limited" ] && [ "$free" -ge $(( 5 * limited )) ] &&
+    pass "excluded container unthrottled ($free IOPS >= 5 x $limited)" ||
+    fail "excluded container at ${free:-?} IOPS, want >= 5 x ${limited:-?}"
+
+log "iops-limitd --once again: nothing to change"
+run_daemon "$WORK/run2.txt" --once || fail "second iops-limitd --once exited non-zero"
+states=$(table_column "$WORK/run2.txt" STATE | awk '{ print $2 }' | sort | uniq -c | xargs)
+rows=$(table_column "$WORK/run2.txt" STATE | wc -l)
+# three limited containers are already in force; the kube-system one stays excluded
+if [ "$rows" -eq 4 ] && [ "$states" = "1 excluded 3 unchanged" ]; then pass "second run: 3 rows unchanged, 1 excluded"
+else fail "second run: $rows rows, STATE counts: $states"; fi
+
+finish
