@@ -23,7 +23,7 @@ Result<std::vector<Token>> lex(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
         char c = s[i];
-        if (c == ' ' || c == '\t') { ++i; continue; }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { ++i; continue; }
         if (c == '=') {
             if (i + 1 < s.size() && s[i + 1] == '=') { out.push_back({Tok::DoubleEq, "=="}); i += 2; }
             else { out.push_back({Tok::Eq, "="}); ++i; }
@@ -61,10 +61,20 @@ bool validName(std::string_view n) {
 bool validKey(std::string_view k) {
     auto slash = k.find('/');
     if (slash == std::string_view::npos) return validName(k);
+    // The prefix is a DNS-1123 subdomain: lower-case labels of [a-z0-9-], alphanumeric at both ends.
     std::string_view prefix = k.substr(0, slash);
     if (prefix.empty() || prefix.size() > 253) return false;
-    for (char c : prefix)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+    size_t start = 0;
+    while (start <= prefix.size()) {
+        size_t dot = prefix.find('.', start);
+        if (dot == std::string_view::npos) dot = prefix.size();
+        std::string_view label = prefix.substr(start, dot - start);
+        auto lowerAlnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+        if (label.empty() || label.size() > 63 || !lowerAlnum(label.front()) || !lowerAlnum(label.back())) return false;
+        for (char c : label)
+            if (!lowerAlnum(c) && c != '-') return false;
+        start = dot + 1;
+    }
     return validName(k.substr(slash + 1));
 }
 

@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <cctype>
 #include <cstring>
 #include <iterator>
 
@@ -293,6 +294,40 @@ od::parser& itemParser() {
 
 }  // namespace
 
+namespace {
+
+// A JSON number or literal, as it may stand between the top-level values we skip.
+bool validScalar(std::string_view t) {
+    if (t == "true" || t == "false" || t == "null") return true;
+    size_t i = 0;
+    if (i < t.size() && t[i] == '-') ++i;
+    if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+    if (t[i] == '0') ++i;
+    else while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+        while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+        if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+        while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+    }
+    return i == t.size();
+}
+
+}  // namespace
+
+bool PodListDecoder::endScalar() {
+    inScalar_ = false;
+    if (!validScalar(scalar_)) return fail("invalid JSON: unexpected \"" + scalar_.substr(0, 20) + "\"");
+    if (stack_.size() == 1 && key_ == "items" && scalar_ != "null") return fail("invalid PodList: items is not an array");
+    scalar_.clear();
+    return true;
+}
+
 bool PodListDecoder::fail(std::string why) {
     if (error_.empty()) error_ = std::move(why);
     return false;
@@ -361,6 +396,8 @@ bool PodListDecoder::feed(std::string_view chunk) {
                 } else if (stack_.size() == 1) {
                     expect_ = Expect::CommaOrEnd;
                     if (capture_ == Capture::Kind && !endCapture(i)) return false;
+                } else if (stack_.size() == 2 && inItems_ && skippingItem_) {
+                    itemsNeedComma_ = true;
                 }
             } else if (readingKey_) {
                 if (key_.size() < 64) key_ += c;
@@ -373,6 +410,22 @@ bool PodListDecoder::feed(std::string_view chunk) {
             }
             continue;
         }
+        bool scalarChar = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.';
+        if (inScalar_) {
+            if (scalarChar) {
+                if (scalar_.size() < 64) scalar_ += c;
+                continue;
+            }
+            if (!endScalar()) return false;
+            if (stack_.size() == 2 && inItems_) itemsNeedComma_ = true;
+        }
+        // Between items of the items array: exactly one ',' between two values.
+        bool itemStart = stack_.size() == 2 && inItems_ && capture_ == Capture::None &&
+                         (c == '{' || c == '[' || c == '"' || scalarChar);
+        if (itemStart) {
+            if (itemsNeedComma_) return fail("invalid JSON: missing ',' between items at offset " + std::to_string(offset_ + i));
+            itemsAfterComma_ = false;
+        }
         switch (c) {
             case ' ': case '\t': case '\n': case '\r':
                 break;
@@ -381,10 +434,11 @@ bool PodListDecoder::feed(std::string_view chunk) {
                 if (stack_.empty()) return fail(done_ ? "invalid JSON: trailing content after the document"
                                                       : "invalid PodList: not a JSON object");
                 if (stack_.size() == 1) {
-                    if (expect_ == Expect::Key) {
+                    if (expect_ == Expect::Key || expect_ == Expect::FirstKey) {
                         readingKey_ = true;
                         key_.clear();
                     } else if (expect_ == Expect::Value) {
+                        if (key_ == "items") return fail("invalid PodList: items is not an array");
                         if (key_ == "kind") startCapture(Capture::Kind, i);
                     } else {
                         return fail("invalid JSON: unexpected string at offset " + std::to_string(offset_ + i));
@@ -406,6 +460,9 @@ bool PodListDecoder::feed(std::string_view chunk) {
                     if (expect_ != Expect::CommaOrEnd) return fail("invalid JSON: unexpected ',' at offset " + std::to_string(offset_ + i));
                     expect_ = Expect::Key;
                 } else if (stack_.size() == 2 && inItems_) {
+                    if (!itemsNeedComma_) return fail("invalid JSON: unexpected ',' at offset " + std::to_string(offset_ + i));
+                    itemsNeedComma_ = false;
+                    itemsAfterComma_ = true;
                     skippingItem_ = false;
                 }
                 break;
@@ -415,12 +472,13 @@ bool PodListDecoder::feed(std::string_view chunk) {
                     if (done_) return fail("invalid JSON: trailing content after the document");
                     if (c != '{') return fail("invalid PodList: not a JSON object");
                     started_ = true;
-                    expect_ = Expect::Key;
+                    expect_ = Expect::FirstKey;
                 } else if (stack_.size() == 1) {
                     if (expect_ != Expect::Value) return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
                     if (key_ == "items") {
                         if (c != '[') return fail("invalid PodList: items is not an array");
                         inItems_ = true;
+                        itemsNeedComma_ = itemsAfterComma_ = false;
                     } else if (key_ == "metadata" && c == '{') {
                         startCapture(Capture::Metadata, i);
                     }
@@ -440,8 +498,10 @@ bool PodListDecoder::feed(std::string_view chunk) {
             case ']': {
                 if (stack_.empty() || (c == '}' ? '{' : '[') != stack_.back())
                     return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
-                if (stack_.size() == 1 && expect_ != Expect::CommaOrEnd && expect_ != Expect::Key)
+                if (stack_.size() == 1 && expect_ != Expect::CommaOrEnd && expect_ != Expect::FirstKey)
                     return fail("invalid JSON: unexpected '}' at offset " + std::to_string(offset_ + i));
+                if (stack_.size() == 2 && inItems_ && itemsAfterComma_)
+                    return fail("invalid JSON: trailing ',' in items at offset " + std::to_string(offset_ + i));
                 stack_.pop_back();
                 if (stack_.empty()) {
                     done_ = true;
@@ -449,23 +509,29 @@ bool PodListDecoder::feed(std::string_view chunk) {
                     expect_ = Expect::CommaOrEnd;
                     if (inItems_ && c == ']') inItems_ = false;
                     if (capture_ == Capture::Metadata && !endCapture(i)) return false;
-                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::Item) {
-                    if (!endCapture(i)) return false;
+                } else if (stack_.size() == 2 && inItems_) {
+                    itemsNeedComma_ = true;
+                    if (capture_ == Capture::Item && !endCapture(i)) return false;
                 }
                 break;
             }
             default:
-                // Scalars: numbers, true, false, null.
+                if (!scalarChar) return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
+                // Numbers and literals: read whole, validated when they end.
                 if (stack_.empty()) return fail(done_ ? "invalid JSON: trailing content after the document"
                                                       : "invalid PodList: not a JSON object");
                 if (stack_.size() == 1) {
-                    if (expect_ == Expect::Value) expect_ = Expect::CommaOrEnd;
-                    else if (expect_ != Expect::CommaOrEnd)
+                    if (expect_ != Expect::Value)
                         return fail("invalid JSON: unexpected '" + std::string(1, c) + "' at offset " + std::to_string(offset_ + i));
-                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::None && !skippingItem_) {
+                    expect_ = Expect::CommaOrEnd;
+                    inScalar_ = true;
+                    scalar_.assign(1, c);
+                } else if (stack_.size() == 2 && inItems_ && capture_ == Capture::None) {
                     ++itemIndex_;
                     out_.problems.push_back("item " + std::to_string(itemIndex_) + ": not an object");
                     skippingItem_ = true;
+                    inScalar_ = true;
+                    scalar_.assign(1, c);
                 }
                 break;
         }
@@ -481,7 +547,8 @@ bool PodListDecoder::feed(std::string_view chunk) {
 Result<PodList> PodListDecoder::finish() {
     if (!error_.empty()) return makeError(error_);
     if (!started_) return makeError(offset_ ? "invalid PodList: not a JSON object" : "invalid JSON: empty response");
-    if (!done_ || inString_)
+    if (inScalar_ && stack_.empty() && !endScalar()) return makeError(error_);
+    if (!done_ || inString_ || inScalar_)
         return makeError("invalid JSON: unexpected end of input after " + std::to_string(offset_) +
                          " bytes (truncated response?)");
     if (!kind_.empty() && kind_ != "PodList") return makeError("invalid PodList: kind is \"" + kind_.substr(0, 60) + "\"");

@@ -22,10 +22,11 @@ public:
     size_t bytesSeen() const { return offset_; }
 
 private:
-    enum class Expect { Key, Colon, Value, CommaOrEnd };
+    enum class Expect { FirstKey, Key, Colon, Value, CommaOrEnd };
     bool fail(std::string why);
     bool completeItem();
     bool completeCapture();
+    bool endScalar();
 
     size_t maxItemBytes_;
     std::vector<char> stack_;  // open brackets
@@ -36,6 +37,10 @@ private:
     enum class Capture { None, Item, Metadata, Kind } capture_ = Capture::None;
     bool inItems_ = false;            // inside the top-level "items" array
     bool skippingItem_ = false;       // a non-object item
+    bool itemsNeedComma_ = false;     // an item just ended: ',' or ']' must follow
+    bool itemsAfterComma_ = false;    // ',' seen: an item must follow
+    std::string scalar_;              // a number or literal at depth 1 or 2 being read
+    bool inScalar_ = false;
     std::string buf_;                 // the value being captured
     size_t itemIndex_ = 0;
     size_t offset_ = 0;

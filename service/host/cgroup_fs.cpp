@@ -157,8 +157,15 @@ Result<CgroupSetup> detectCgroups(const core::Config& cfg) {
 
     if (cfg.cgroupDriver) s.layout.driver = *cfg.cgroupDriver;
     if (cfg.kubeletCgroupRoot) {
+        // A configured kubelet root is kept as given; only the driver may still be detected there.
         s.layout.kubeletRoot = core::splitCgroupRoot(*cfg.kubeletCgroupRoot);
-        s.driverDetected = cfg.cgroupDriver.has_value();
+        s.driverDetected = true;
+        if (!cfg.cgroupDriver) {
+            core::CgroupLayout fs{CgroupDriver::Cgroupfs, s.layout.kubeletRoot};
+            s.layout.driver = isDirectory(s.hierarchy + "/" + core::kubepodsCgroup(fs)) ? CgroupDriver::Cgroupfs
+                                                                                         : CgroupDriver::Systemd;
+        }
+        return s;
     }
     if (!s.driverDetected && !findKubepods(s.hierarchy, cfg.cgroupDriver, s)) {
         // Nothing to look at yet (no pods, or kubelet not started): kubeadm's default is systemd.

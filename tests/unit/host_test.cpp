@@ -337,9 +337,7 @@ TEST(DetectCgroups, TempTrees) {
 
 // An explicit KUBELET_CGROUP_ROOT names the kubelet we serve; another kubepods tree on the same
 // host (a node's own kubelet beside kind's nested one) must not replace it.
-// DISABLED: fails today: detectCgroups() lets findKubepods() overwrite a configured
-// KUBELET_CGROUP_ROOT when CGROUP_DRIVER is auto (service/host/cgroup_fs.cpp). Re-enable once fixed.
-TEST(DetectCgroups, DISABLED_ConfiguredKubeletRootIsKept) {
+TEST(DetectCgroups, ConfiguredKubeletRootIsKept) {
     TempDir t;
     t.makeFile("cgroup.controllers");
     t.makeDir("kubepods.slice");

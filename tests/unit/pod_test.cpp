@@ -496,9 +496,7 @@ TEST(DecodePodList, RejectsBrokenJsonAndWhatIsNotAPodList) {
 }
 
 // "items" must be an array (or null/absent); a string or number there is not a PodList.
-// DISABLED: fails today: PodListDecoder::feed() checks "items" only when its value opens with
-// '{' or '[' (service/core/pod.cpp). Re-enable once fixed.
-TEST(DecodePodList, DISABLED_RejectsScalarItems) {
+TEST(DecodePodList, RejectsScalarItems) {
     for (const char* c : {"{\"kind\":\"PodList\",\"items\":\"none\"}", "{\"kind\":\"PodList\",\"items\":7}",
                           "{\"kind\":\"PodList\",\"items\":true}"}) {
         SCOPED_TRACE(c);
@@ -516,10 +514,7 @@ TEST(DecodePodList, RejectsTrailingGarbage) {
 }
 
 // Malformed JSON between top-level values: a corrupted body must not pass as a PodList.
-// DISABLED: fails today: PodListDecoder::feed() accepts any scalar bytes after a depth-1 value,
-// a trailing comma before '}', and items without a comma between them (service/core/pod.cpp).
-// Re-enable once fixed.
-TEST(DecodePodList, DISABLED_RejectsMalformedJsonBetweenTopLevelValues) {
+TEST(DecodePodList, RejectsMalformedJsonBetweenTopLevelValues) {
     for (const char* c : {
              R"({"kind":"PodList","items":[] x})",
              R"({"kind":"PodList","items":[]x})",
