@@ -19,7 +19,7 @@ else
     fi
     log "building iops-limitd in $BUILD_DIR (a few minutes on 2 cores)"
     if ! { cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-           cmake --build "$BUILD_DIR" -j2; } > "$WORK/cmake.log" 2>&1; then
+           cmake --build "$BUILD_DIR" -j2 --target iops-limitd iops-limitctl; } > "$WORK/cmake.log" 2>&1; then
         tail -n 30 "$WORK/cmake.log"; die "build"
     fi
 fi
