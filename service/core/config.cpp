@@ -32,7 +32,7 @@ const std::vector<ConfigVariable>& configVariables() {
         {"EXCLUDE_REGEXPS", "", "comma list of regexps matched against namespace/pod/container"},
         {"EXCLUDE_LABEL_SELECTOR", "", "skip pods matching this Kubernetes label selector"},
         {"CONTAINER_RUNTIME", "auto", "auto|containerd|cri-o|docker (cgroup naming; auto = from the container ID)"},
-        {"CONTAINER_SOCKET_PATH", "", "docker socket, asked for one container's cgroup when the derived path is missing"},
+        {"CONTAINER_SOCKET_PATH", "", "accepted for compatibility with the seed; cgroups are derived from pods, never asked of the runtime"},
         {"CGROUP_VERSION", "auto", "auto|v1|v2"},
         {"CGROUP_DRIVER", "auto", "auto|systemd|cgroupfs (the kubelet's cgroup driver)"},
         {"KUBELET_CGROUP_ROOT", "auto", "the kubelet's --cgroup-root (e.g. /kubelet), auto-detected"},
