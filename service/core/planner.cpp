@@ -30,7 +30,7 @@ Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in) {
             PlanEntry e;
             e.ns = pod.ns;
             e.pod = pod.name;
-            e.podUid = pod.uid;
+            e.podUid = pod.cgroupUid();
             e.container = c.name;
             e.kind = c.kind;
             e.qos = pod.qos;
@@ -39,7 +39,7 @@ Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in) {
             auto id = parseContainerId(c.containerId);
             if (id) {
                 e.containerId = *id;
-                e.cgroup = containerCgroup(in.layout, pod.uid, pod.qos, e.containerId);
+                e.cgroup = containerCgroup(in.layout, pod.cgroupUid(), pod.qos, e.containerId);
             } else {
                 e.idError = id.error().message;
             }

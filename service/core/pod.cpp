@@ -95,7 +95,7 @@ std::map<std::string, std::string> readStringMap(od::value v, std::string_view k
         check(std::move(field).get(f));
         std::string_view key;
         check(f.unescaped_key().get(key));
-        if (key.substr(0, keepPrefix.size()) != keepPrefix) continue;
+        if (key.substr(0, keepPrefix.size()) != keepPrefix && !(keepPrefix.size() && key == Pod::kMirrorAnnotation)) continue;
         std::string k(key);
         od::value val = f.value();
         od::json_type vt;

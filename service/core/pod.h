@@ -42,10 +42,17 @@ struct Pod {
     QosClass qos = QosClass::BestEffort;
     bool qosKnown = false;
     std::map<std::string, std::string> labels;
-    std::map<std::string, std::string> annotations;  // only iops-limit/* ones are kept
+    std::map<std::string, std::string> annotations;  // only iops-limit/* ones (and config.mirror) are kept
     std::vector<Container> containers;  // statuses: init, regular, ephemeral
 
     std::string key() const { return ns + "/" + name; }
+    // The UID the kubelet names the pod's cgroup after: a static pod's mirror (as the API server
+    // lists it) carries the kubelet's config hash in kubernetes.io/config.mirror.
+    const std::string& cgroupUid() const {
+        auto it = annotations.find(std::string(kMirrorAnnotation));
+        return it != annotations.end() && !it->second.empty() ? it->second : uid;
+    }
+    static constexpr std::string_view kMirrorAnnotation = "kubernetes.io/config.mirror";
 };
 
 struct PodList {

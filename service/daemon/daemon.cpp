@@ -169,6 +169,23 @@ int runDaemon(int argc, char** argv) {
     service.onFailed = [&](const ContainerStatus& s) { if (api) api->emitFailed(s); };
     service.onStateChanged = [&] { if (api) api->emitStateChanged(); };
 
+    // A container the pod data does not know yet: fetch soon, once for a burst of them.
+    bool fetchPending = false;
+    service.onUnknownContainer = [&] {
+        if (fetchPending) return;
+        fetchPending = true;
+        loop.addTimer(std::chrono::milliseconds(250), [&] {
+            fetchPending = false;
+            resync();
+        });
+    };
+    loop.addDynamic({[&](int& fd, short& events, int& timeoutMs) {
+                         fd = service.watchFd();
+                         events = POLLIN;
+                         timeoutMs = -1;
+                     },
+                     [&] { service.dispatchWatch(); }});
+
     std::function<void()> tick;
     tick = [&] {
         resync();

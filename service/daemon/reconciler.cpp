@@ -139,6 +139,66 @@ ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& 
     return report;
 }
 
+bool Reconciler::onNewContainer(const std::string& cgroup, ContainerStatus* out) {
+    if (applied_.count(cgroup)) return true;  // already ours (e.g. seen by the last reconcile)
+    auto slash = cgroup.rfind('/');
+    if (slash == std::string::npos) return true;
+    auto id = core::containerIdFromLeaf(cgroup.substr(slash + 1));
+    if (!id) return true;
+    std::string parent = cgroup.substr(0, slash);
+    auto uid = core::podUidFromCgroupName(parent.substr(parent.rfind('/') + 1));
+
+    const core::Pod* pod = nullptr;
+    for (const auto& p : lastPods_)
+        if (uid && p.cgroupUid() == *uid) pod = &p;
+    core::PlanInput in{cfg_.defaults, &filter_, setup_.layout, &overrides_};
+    ContainerStatus st;
+    bool known = false;
+    if (pod) {
+        core::Plan plan = core::makePlan({*pod}, in);
+        for (auto& e : plan.entries)
+            if (e.containerId.id == id->id) {
+                st.entry = std::move(e);
+                known = true;
+            }
+    }
+    if (!known) {
+        // A container the last pod data does not know yet: its pod's settings if we know the
+        // pod, the node default otherwise; the fetch that follows corrects it.
+        core::PlanEntry& e = st.entry;
+        e.containerId = *id;
+        e.podUid = uid.value_or("");
+        e.limits = cfg_.defaults;
+        if (pod) {
+            e.ns = pod->ns;
+            e.pod = pod->name;
+            e.qos = pod->qos;
+            e.qosKnown = pod->qosKnown;
+            core::Container unknown;
+            if (auto why = filter_.excludedReason(*pod, unknown)) {
+                e.source = core::LimitSource::Excluded;
+                e.excludedReason = *why;
+            } else if (auto ov = overrides_.find(pod->key()); ov != overrides_.end()) {
+                e.limits = ov->second;
+                e.source = core::LimitSource::Override;
+            } else {
+                e.decision = core::decideLimits(pod->annotations, "", cfg_.defaults);
+                e.limits = e.decision.limits;
+                e.source = e.decision.fromAnnotation() ? core::LimitSource::Annotation : core::LimitSource::Default;
+            }
+        }
+    }
+    st.entry.cgroup = cgroup;
+    if (st.entry.source != core::LimitSource::Excluded) {
+        ReconcileReport scratch;
+        applyEntry(st, false, scratch);
+    } else {
+        st.state = ContainerState::Excluded;
+    }
+    if (out) *out = std::move(st);
+    return known;
+}
+
 void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& report) {
     const core::PlanEntry& e = st.entry;
     // Fast path: read at the derived path; only a miss pays for the search.

@@ -49,6 +49,11 @@ public:
     // under kubepods that have none.
     ReconcileReport applyDefaultsWithoutPods(bool dryRun);
 
+    // A container cgroup just appeared (relative path). Applies what the pod cache says at once:
+    // the container's own plan if known, else its pod's annotations, else the default (never
+    // nothing). Returns false when the pod data is stale and a fetch should follow.
+    bool onNewContainer(const std::string& cgroup, ContainerStatus* out = nullptr);
+
     const host::CgroupSetup& setup() const { return setup_; }
     const std::vector<core::Pod>& lastPods() const { return lastPods_; }
     const core::Filter& filter() const { return filter_; }

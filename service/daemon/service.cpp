@@ -5,6 +5,7 @@
 #include "core/quantity.h"
 #include "daemon/log.h"
 #include "host/cgroup_fs.h"
+#include "host/cgroup_watcher.h"
 #include "host/limit_writers.h"
 
 namespace iopslimit::daemon {
@@ -21,6 +22,7 @@ struct Service::Engine {
     std::unique_ptr<kube::KubeletPodSource> kubelet;
     std::unique_ptr<kube::ApiServerPodSource> apiserver;
     std::unique_ptr<Reconciler> rec;
+    std::unique_ptr<host::CgroupWatcher> watcher;
 };
 
 Service::Service(core::Environment startupEnv, std::string hostname, std::vector<std::string> envFiles,
@@ -119,8 +121,22 @@ const ReconcileReport& Service::resync(bool dryRun) {
     } else if (last_.source == "fallback" || last_.source == "none") {
         podSource_ = "none";
     }
+    if (!engine_->watcher && !dryRun) {
+        engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(), [this](const std::string& cg) {
+            ContainerStatus st;
+            bool known = engine_->rec->onNewContainer(cg, &st);
+            log::debug("New container cgroup " + cg + ": " + std::string(stateName(st.state)));
+            if (!known && onUnknownContainer) onUnknownContainer();
+        });
+    }
     if (onStateChanged) onStateChanged();
     return last_;
+}
+
+int Service::watchFd() const { return engine_ && engine_->watcher ? engine_->watcher->fd() : -1; }
+
+void Service::dispatchWatch() {
+    if (engine_ && engine_->watcher) engine_->watcher->dispatch();
 }
 
 core::Status Service::reload() {

@@ -50,8 +50,13 @@ public:
     const host::CgroupSetup& cgroups() const;
     std::string statusLine() const;
 
+    // Container cgroups as they appear (inotify): armed after the first reconcile.
+    int watchFd() const;
+    void dispatchWatch();
+
     std::function<void(const ContainerStatus&)> onApplied, onFailed;
-    std::function<void()> onStateChanged;  // after every reconcile
+    std::function<void()> onStateChanged;     // after every reconcile
+    std::function<void()> onUnknownContainer;  // a new container the pod data does not know yet
 
 private:
     struct Engine;

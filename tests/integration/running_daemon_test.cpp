@@ -90,7 +90,7 @@ private:
     std::string applied_;
 };
 
-class BusApi : public ::testing::Test {
+class RunningDaemon : public ::testing::Test {
 protected:
     void SetUp() override {
         fs::permissions(tmp_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
@@ -177,7 +177,7 @@ protected:
     std::string address_;
 };
 
-TEST_F(BusApi, PropertiesAndIntrospectionThroughBusctl) {
+TEST_F(RunningDaemon, PropertiesAndIntrospectionThroughBusctl) {
     startBus(false);
     startDaemon();
     std::string intro = busctl("introspect io.iopslimit1 /io/iopslimit1").out;
@@ -231,7 +231,7 @@ TEST_F(BusApi, PropertiesAndIntrospectionThroughBusctl) {
     EXPECT_EQ(limited, 8u);
 }
 
-TEST_F(BusApi, ExplainSaysWhyAndRejectsBadNames) {
+TEST_F(RunningDaemon, ExplainSaysWhyAndRejectsBadNames) {
     startBus(false);
     startDaemon();
     RunResult r = call("Explain ss scraper e2e-statefulset-0");
@@ -247,7 +247,7 @@ TEST_F(BusApi, ExplainSaysWhyAndRejectsBadNames) {
     EXPECT_NE(bad.err.find("namespace and pod must be Kubernetes names"), std::string::npos) << bad.err;
 }
 
-TEST_F(BusApi, OverridesApplyPersistAcrossRestartAndClear) {
+TEST_F(RunningDaemon, OverridesApplyPersistAcrossRestartAndClear) {
     startBus(false);
     startDaemon();
     ASSERT_NE(ioMax("e2e-statefulset-0").find("riops=200 wiops=200"), std::string::npos);
@@ -276,7 +276,7 @@ TEST_F(BusApi, OverridesApplyPersistAcrossRestartAndClear) {
     EXPECT_NE(huge.err.find("too large"), std::string::npos) << huge.err;
 }
 
-TEST_F(BusApi, TheDaemonRefusesMutationsFromNonRootEvenOnALooseBus) {
+TEST_F(RunningDaemon, TheDaemonRefusesMutationsFromNonRootEvenOnALooseBus) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534 with setpriv";
     startBus(false);
     startDaemon();
@@ -295,7 +295,7 @@ TEST_F(BusApi, TheDaemonRefusesMutationsFromNonRootEvenOnALooseBus) {
     EXPECT_NE(denied.err.find("permission denied"), std::string::npos) << denied.err;
 }
 
-TEST_F(BusApi, TheShippedPolicyLetsAnyoneReadAndOnlyRootMutate) {
+TEST_F(RunningDaemon, TheShippedPolicyLetsAnyoneReadAndOnlyRootMutate) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to uid 65534 with setpriv";
     startBus(true);
     startDaemon();
@@ -313,7 +313,7 @@ TEST_F(BusApi, TheShippedPolicyLetsAnyoneReadAndOnlyRootMutate) {
     EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=7 wiops=7"), std::string::npos);
 }
 
-TEST_F(BusApi, SignalsReachAGeneratedProxy) {
+TEST_F(RunningDaemon, SignalsReachAGeneratedProxy) {
     startBus(false);
     startDaemon();
     auto conn = sdbus::createSessionBusConnectionWithAddress(address_);
@@ -329,7 +329,7 @@ TEST_F(BusApi, SignalsReachAGeneratedProxy) {
     conn->leaveEventLoop();
 }
 
-TEST_F(BusApi, ReloadReadsTheEnvironmentFileAndRefusesBadValues) {
+TEST_F(RunningDaemon, ReloadReadsTheEnvironmentFileAndRefusesBadValues) {
     startBus(false);
     startDaemon();
     writeText(tmp_.path() / "iops-limit.env", "# changed by the operator\nCONTAINER_IOPS_LIMIT=300\n");
@@ -347,7 +347,7 @@ TEST_F(BusApi, ReloadReadsTheEnvironmentFileAndRefusesBadValues) {
     EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=300 wiops=300\n");
 }
 
-TEST_F(BusApi, NotifiesSystemdOfReadinessReloadAndStop) {
+TEST_F(RunningDaemon, NotifiesSystemdOfReadinessReloadAndStop) {
     NotifySocket notify(tmp_.path() / "notify");
     startBus(false);
     startDaemon();
@@ -365,7 +365,7 @@ TEST_F(BusApi, NotifiesSystemdOfReadinessReloadAndStop) {
     EXPECT_NE(notify.drain().find("STOPPING=1"), std::string::npos);
 }
 
-TEST_F(BusApi, ACorruptStateFileIsMovedAsideNotFatal) {
+TEST_F(RunningDaemon, ACorruptStateFileIsMovedAsideNotFatal) {
     writeText(tmp_.path() / "state/overrides.json", "{\"overrides\": [ {\"namespace\": 5 ");
     startBus(false);
     startDaemon();
@@ -378,7 +378,7 @@ TEST_F(BusApi, ACorruptStateFileIsMovedAsideNotFatal) {
     EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=200"), std::string::npos);
 }
 
-TEST_F(BusApi, IopsLimitctlCommands) {
+TEST_F(RunningDaemon, IopsLimitctlCommands) {
     startBus(false);
     startDaemon();
     RunResult status = ctl("status");
@@ -412,6 +412,64 @@ TEST_F(BusApi, IopsLimitctlCommands) {
     RunResult down = ctl("status");
     EXPECT_EQ(down.exitCode, 1);
     EXPECT_NE(down.err.find("iops-limitd is not running"), std::string::npos) << down.err;
+}
+
+}  // namespace
+
+namespace {
+
+// A container cgroup appearing after the daemon started: made in a staging directory and
+// renamed into place, so io.max exists the moment the directory does (as with the kernel).
+void appear(const fs::path& cgroupRoot, const std::string& rel, const fs::path& staging) {
+    fs::create_directories(staging);
+    writeText(staging / "io.max", "");
+    fs::create_directories((cgroupRoot / rel).parent_path());
+    fs::rename(staging, cgroupRoot / rel);
+}
+
+int kubeletRequests(const Emulator& emu) {
+    Json::Value v;
+    std::istringstream(emu.stats()) >> v;
+    return v["kubelet_requests"].asInt();
+}
+
+TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForThePoll) {
+    // e2e-statefulset-0 (annotated 200) has no cgroup yet when the daemon starts.
+    const Ctr* annotated = nullptr;
+    for (const auto& c : containers_)
+        if (c.pod == "e2e-statefulset-0") annotated = &c;
+    ASSERT_TRUE(annotated);
+    fs::path cg = tmp_.path() / "cgroup";
+    fs::remove_all(cg / cgroupOf(*annotated, true));
+    startBus(false);
+    startDaemon();  // CHECK_INTERVAL=3600: only the watcher can act from here on
+    int fetchesBefore = kubeletRequests(*emu_);
+
+    appear(cg, cgroupOf(*annotated, true), tmp_.path() / "staging1");
+    EXPECT_TRUE(waitFor([&] { return ioMax("e2e-statefulset-0") == "259:0 rbps=max wbps=max riops=200 wiops=200\n"; },
+                        std::chrono::seconds(5)))
+        << ioMax("e2e-statefulset-0") << daemon_->err();
+    // A known container needs no fetch.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    EXPECT_EQ(kubeletRequests(*emu_), fetchesBefore);
+
+    // A container of a pod the daemon has never seen: the default at once, then one fetch.
+    std::string rel = "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0f0f0f_0000_4000_8000_000000000001.slice/"
+                      "cri-containerd-" + std::string(64, 'e') + ".scope";
+    appear(cg, rel, tmp_.path() / "staging2");
+    EXPECT_TRUE(waitFor([&] { return readText(cg / rel / "io.max") == "259:0 rbps=max wbps=max riops=500 wiops=500\n"; },
+                        std::chrono::seconds(5)))
+        << readText(cg / rel / "io.max");
+    EXPECT_TRUE(waitFor([&] { return kubeletRequests(*emu_) == fetchesBefore + 1; }, std::chrono::seconds(5)))
+        << emu_->stats();
+    // A burst of unknown containers is one fetch, not one each.
+    for (int i = 0; i < 5; ++i)
+        appear(cg, "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0f0f0f_0000_4000_8000_00000000010" +
+                       std::to_string(i) + ".slice/cri-containerd-" + std::string(63, 'a') + std::to_string(i) + ".scope",
+               tmp_.path() / ("burst" + std::to_string(i)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_EQ(kubeletRequests(*emu_), fetchesBefore + 2) << emu_->stats();
+    EXPECT_TRUE(daemon_->running());
 }
 
 }  // namespace

@@ -1,0 +1,112 @@
+#include "host/cgroup_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace iopslimit::host {
+
+namespace {
+
+bool isQosName(const std::string& n) {
+    return n == "burstable" || n == "besteffort" || n.ends_with("-burstable.slice") || n.ends_with("-besteffort.slice");
+}
+
+}  // namespace
+
+CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer)
+    : setup_(setup), onContainer_(std::move(onContainer)), kubepods_(core::kubepodsCgroup(setup.layout)) {
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    rescan(false);
+}
+
+CgroupWatcher::~CgroupWatcher() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void CgroupWatcher::watchDir(const std::string& rel, Level level) {
+    if (fd_ < 0) return;
+    std::string abs = setup_.hierarchy + (rel.empty() ? "" : "/" + rel);
+    int wd = inotify_add_watch(fd_, abs.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
+    if (wd < 0) return;  // gone already, or not a directory
+    paths_[wd] = {rel, level};
+}
+
+void CgroupWatcher::rescan(bool report) {
+    bool saved = reporting_;
+    reporting_ = report;
+    struct Restore {
+        bool& flag;
+        bool value;
+        ~Restore() { flag = value; }
+    } restore{reporting_, saved};
+    // Ancestors of kubepods (the kubelet's cgroup root) so kubepods itself is seen appearing.
+    std::string prefix;
+    watchDir("", Level::Root);
+    size_t pos = 0;
+    while ((pos = kubepods_.find('/', pos)) != std::string::npos) {
+        watchDir(kubepods_.substr(0, pos), Level::Ancestor);
+        ++pos;
+    }
+    if (!isDirectory(setup_.hierarchy + "/" + kubepods_)) return;
+    watchDir(kubepods_, Level::Kubepods);
+    for (const auto& child : listSubdirs(setup_.hierarchy + "/" + kubepods_))
+        handleNewDir(kubepods_, Level::Kubepods, child);
+}
+
+void CgroupWatcher::handleNewDir(const std::string& parentRel, Level parentLevel, const std::string& name) {
+    std::string rel = parentRel.empty() ? name : parentRel + "/" + name;
+    switch (parentLevel) {
+        case Level::Root:
+        case Level::Ancestor:
+            if (kubepods_ == rel || kubepods_.rfind(rel + "/", 0) == 0) rescan();
+            return;
+        case Level::Kubepods:
+            if (isQosName(name)) {
+                watchDir(rel, Level::Qos);
+                for (const auto& c : listSubdirs(setup_.hierarchy + "/" + rel)) handleNewDir(rel, Level::Qos, c);
+                return;
+            }
+            [[fallthrough]];
+        case Level::Qos:
+            if (core::podUidFromCgroupName(name)) {
+                // Watch first, then list: a container created in between is seen either way.
+                watchDir(rel, Level::Pod);
+                for (const auto& c : listSubdirs(setup_.hierarchy + "/" + rel)) handleNewDir(rel, Level::Pod, c);
+            }
+            return;
+        case Level::Pod:
+            if (reporting_ && core::containerIdFromLeaf(name)) onContainer_(rel);
+            return;
+    }
+}
+
+void CgroupWatcher::dispatch() {
+    alignas(inotify_event) char buf[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
+    for (;;) {
+        ssize_t n = ::read(fd_, buf, sizeof buf);
+        if (n <= 0) return;
+        for (char* p = buf; p < buf + n;) {
+            auto* ev = reinterpret_cast<inotify_event*>(p);
+            p += sizeof(inotify_event) + ev->len;
+            if (ev->mask & IN_Q_OVERFLOW) {
+                rescan();  // events were lost: the periodic resync covers the rest
+                continue;
+            }
+            if (ev->mask & IN_IGNORED) {
+                paths_.erase(ev->wd);
+                continue;
+            }
+            if (!(ev->mask & IN_ISDIR) || ev->len == 0) continue;
+            auto it = paths_.find(ev->wd);
+            if (it == paths_.end()) continue;
+            auto [rel, level] = it->second;
+            handleNewDir(rel, level, ev->name);
+        }
+    }
+}
+
+}  // namespace iopslimit::host

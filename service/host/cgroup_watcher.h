@@ -1,0 +1,43 @@
+#pragma once
+// inotify on the kubepods tree: reports container cgroups the moment their directories appear
+// (any driver, v1 or v2; systemd creates scope cgroups with mkdir too), so a limit is in force
+// within a millisecond of the container's cgroup existing instead of at the next poll.
+#include <functional>
+#include <map>
+#include <string>
+
+#include "host/cgroup_fs.h"
+
+namespace iopslimit::host {
+
+class CgroupWatcher {
+public:
+    // onContainer(relative cgroup path) for each container cgroup that appears.
+    CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer);
+    ~CgroupWatcher();
+    CgroupWatcher(const CgroupWatcher&) = delete;
+    CgroupWatcher& operator=(const CgroupWatcher&) = delete;
+
+    int fd() const { return fd_; }
+    // Reads and handles pending events; call when fd() is readable.
+    void dispatch();
+    // (Re)arms watches from the hierarchy root down to the pod level; safe to call repeatedly.
+    // Containers found on the way are reported unless report is false (the first scan: the
+    // reconcile that preceded it has seen them).
+    void rescan(bool report = true);
+    size_t watches() const { return paths_.size(); }
+
+private:
+    enum class Level { Root, Ancestor, Kubepods, Qos, Pod };
+    void watchDir(const std::string& rel, Level level);
+    void handleNewDir(const std::string& parentRel, Level parentLevel, const std::string& name);
+
+    CgroupSetup setup_;
+    std::function<void(const std::string&)> onContainer_;
+    int fd_ = -1;
+    std::map<int, std::pair<std::string, Level>> paths_;  // wd -> (relative path, level)
+    std::string kubepods_;
+    bool reporting_ = true;
+};
+
+}  // namespace iopslimit::host
