@@ -135,6 +135,15 @@ ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& 
     }
     // Containers that are gone (or no longer running) are forgotten.
     std::erase_if(applied_, [&](const auto& kv) { return !seen.count(kv.first); });
+    if (!dryRun) {
+        DecisionCache next;
+        for (const auto& c : report.containers) {
+            const auto& e = c.entry;
+            if (e.containerId.id.empty()) continue;
+            next[e.containerId.id] = CachedDecision{e.ns, e.pod, e.limits, e.source == core::LimitSource::Excluded};
+        }
+        decisions_ = std::move(next);
+    }
     report.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return report;
 }
@@ -162,7 +171,17 @@ bool Reconciler::onNewContainer(const std::string& cgroup, ContainerStatus* out)
                 known = true;
             }
     }
-    if (!known) {
+    auto cached = decisions_.find(id->id);
+    if (!known && !pod && cached != decisions_.end()) {
+        // Pods unknown (no source yet since a restart): the last decision made for it.
+        core::PlanEntry& e = st.entry;
+        e.containerId = *id;
+        e.ns = cached->second.ns;
+        e.pod = cached->second.pod;
+        e.limits = cached->second.limits;
+        e.source = cached->second.excluded ? core::LimitSource::Excluded : core::LimitSource::Default;
+        e.excludedReason = "excluded when last seen";
+    } else if (!known) {
         // A container the last pod data does not know yet: its pod's settings if we know the
         // pod, the node default otherwise; the fetch that follows corrects it.
         core::PlanEntry& e = st.entry;
@@ -323,6 +342,26 @@ ReconcileReport Reconciler::applyDefaultsWithoutPods(bool dryRun) {
         st.entry.containerId = core::containerIdFromLeaf(cg.substr(cg.rfind('/') + 1)).value_or(core::ContainerId{});
         st.entry.limits = cfg_.defaults;
         st.state = ContainerState::Unchanged;
+        if (auto c = decisions_.find(st.entry.containerId.id); c != decisions_.end()) {
+            // Decided from fresh pod data before the restart: restore exactly that.
+            st.entry.ns = c->second.ns;
+            st.entry.pod = c->second.pod;
+            if (c->second.excluded) {
+                st.entry.source = core::LimitSource::Excluded;
+                st.state = ContainerState::Excluded;
+                ++report.excluded;
+                report.containers.push_back(std::move(st));
+                continue;
+            }
+            st.entry.limits = c->second.limits;
+            st.entry.source = core::LimitSource::Annotation;
+            applyEntry(st, dryRun, report);
+            if (st.state == ContainerState::Applied)
+                log::info("Restored the last-known limit of container " + st.entry.containerId.id + " (pod: " +
+                          st.entry.ns + "/" + st.entry.pod + "): " + iopsText(st.entry.limits) + " (no pod source reachable)");
+            report.containers.push_back(std::move(st));
+            continue;
+        }
         bool any = false, failed = false;
         std::vector<std::pair<core::DevNum, Limits>> toWrite;
         for (const auto& dev : devices_) {
@@ -359,8 +398,9 @@ ReconcileReport Reconciler::applyDefaultsWithoutPods(bool dryRun) {
         }
         report.containers.push_back(std::move(st));
     }
-    log::warning("No pod source reachable at start: gave the default limit to " + std::to_string(report.changed) +
-                 " container(s) without one and kept " + std::to_string(report.unchanged) + " limit(s) in force");
+    log::warning("No pod source reachable at start: restored the last-known limit or gave the default to " +
+                 std::to_string(report.changed) + " container(s) and kept " + std::to_string(report.unchanged) +
+                 " limit(s) in force");
     report.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return report;
 }

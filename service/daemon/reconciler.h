@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "daemon/state_store.h"
 #include "core/planner.h"
 #include "host/block_device.h"
 #include "host/cgroup_fs.h"
@@ -60,6 +61,9 @@ public:
     // What we put in force, by cgroup: carried over a reload so exclusions can still undo it.
     const std::map<std::string, core::Limits>& applied() const { return applied_; }
     void restoreApplied(std::map<std::string, core::Limits> a) { applied_ = std::move(a); }
+    // Last decisions from fresh pod data (persisted by the service), used when pods are unknown.
+    const DecisionCache& decisions() const { return decisions_; }
+    void setDecisions(DecisionCache d) { decisions_ = std::move(d); }
 
     // Called for each container whose limit was just written, or failed to be.
     std::function<void(const ContainerStatus&)> onApplied, onFailed;
@@ -83,6 +87,7 @@ private:
     std::set<std::string> reported_;               // problems already logged
     bool everHadPods_ = false;
     std::vector<core::Pod> lastPods_;
+    DecisionCache decisions_;
 };
 
 // The plan/result table printed by --dry-run and --once.

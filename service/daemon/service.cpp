@@ -80,7 +80,10 @@ core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Enviro
 }
 
 void Service::install(std::unique_ptr<Engine> engine) {
-    if (engine_) engine->rec->restoreApplied(engine_->rec->applied());
+    if (engine_) {
+        engine->rec->restoreApplied(engine_->rec->applied());
+        engine->rec->setDecisions(engine_->rec->decisions());
+    }
     engine_ = std::move(engine);
     engine_->rec->onApplied = [this](const ContainerStatus& s) { if (onApplied) onApplied(s); };
     engine_->rec->onFailed = [this](const ContainerStatus& s) { if (onFailed) onFailed(s); };
@@ -106,6 +109,10 @@ core::Status Service::start() {
     if (std::string problem = store_->load(); !problem.empty()) log::error(problem);
     else if (!store_->all().empty())
         log::info("Loaded " + std::to_string(store_->all().size()) + " pod override(s) from " + store_->path());
+    decisionStore_ = std::make_unique<DecisionCacheStore>(e.value()->cfg->stateDirectory);
+    DecisionCache decisions;
+    if (std::string problem = decisionStore_->load(decisions); !problem.empty()) log::error(problem);
+    e.value()->rec->setDecisions(std::move(decisions));
     install(std::move(e).value());
     return core::okStatus();
 }
@@ -115,6 +122,9 @@ const ReconcileReport& Service::resync(bool dryRun) {
     last_ = engine_->rec->reconcile(dryRun);
     if (last_.podsFresh) {
         podSource_ = last_.source;
+        if (!dryRun)
+            if (auto st = decisionStore_->save(engine_->rec->decisions()); !st)
+                log::error("Failed to save last-known decisions: " + st.error().message);
         lastSyncUsec_ = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count());

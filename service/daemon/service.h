@@ -69,6 +69,7 @@ private:
     sdbus::IConnection* bus_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<OverrideStore> store_;
+    std::unique_ptr<DecisionCacheStore> decisionStore_;
     ReconcileReport last_;
     std::string podSource_ = "none";
     uint64_t lastSyncUsec_ = 0;

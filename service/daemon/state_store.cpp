@@ -133,4 +133,77 @@ core::Result<bool> OverrideStore::clear(const std::string& ns, const std::string
     return true;
 }
 
+namespace {
+
+std::string renderCache(const DecisionCache& cache) {
+    Json::Value root;
+    root["version"] = 1;
+    root["containers"] = Json::arrayValue;
+    for (const auto& [id, d] : cache) {
+        Json::Value o;
+        o["id"] = id;
+        o["namespace"] = d.ns;
+        o["pod"] = d.pod;
+        o["excluded"] = d.excluded;
+        o["readIops"] = Json::UInt64(d.limits.readIops);
+        o["writeIops"] = Json::UInt64(d.limits.writeIops);
+        o["readBps"] = Json::UInt64(d.limits.readBps);
+        o["writeBps"] = Json::UInt64(d.limits.writeBps);
+        root["containers"].append(o);
+    }
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "";
+    return Json::writeString(w, root) + "\n";
+}
+
+}  // namespace
+
+std::string DecisionCacheStore::load(DecisionCache& out) {
+    out.clear();
+    std::ifstream in(path());
+    if (!in) return {};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    Json::CharReaderBuilder b;
+    b["stackLimit"] = 20;
+    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    Json::Value root;
+    std::string errs, why;
+    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errs)) why = "invalid JSON";
+    else if (!root.isObject() || !root["containers"].isArray()) why = "not a decisions document";
+    DecisionCache loaded;
+    if (why.empty()) {
+        for (const auto& o : root["containers"]) {
+            if (!o.isObject() || !o["id"].isString() || o["id"].asString().empty()) {
+                why = "malformed entry";
+                break;
+            }
+            auto num = [&](const char* k) { return o[k].isUInt64() ? o[k].asUInt64() : 0; };
+            CachedDecision d;
+            d.ns = o["namespace"].asString();
+            d.pod = o["pod"].asString();
+            d.excluded = o["excluded"].asBool();
+            d.limits = core::Limits{num("readIops"), num("writeIops"), num("readBps"), num("writeBps")};
+            loaded[o["id"].asString()] = d;
+        }
+    }
+    if (!why.empty()) {
+        std::string aside = path() + ".corrupt-" + std::to_string(std::time(nullptr));
+        ::rename(path().c_str(), aside.c_str());
+        return "Failed to load last-known decisions from " + path() + ": " + why + "; moved it to " + aside;
+    }
+    out = std::move(loaded);
+    lastWritten_ = renderCache(out);
+    return {};
+}
+
+core::Status DecisionCacheStore::save(const DecisionCache& cache) {
+    std::string text = renderCache(cache);
+    if (text == lastWritten_) return core::okStatus();
+    auto st = writeAtomically(dir_, "decisions.json", text);
+    if (st) lastWritten_ = std::move(text);
+    return st;
+}
+
 }  // namespace iopslimit::daemon

@@ -28,4 +28,28 @@ private:
     std::map<std::string, core::Limits> overrides_;
 };
 
+// The last decision made from fresh pod data, per container ID, so a restart while every pod
+// source is down restores annotation-specific limits, not just the default.
+struct CachedDecision {
+    std::string ns, pod;
+    core::Limits limits;
+    bool excluded = false;
+    bool operator==(const CachedDecision&) const = default;
+};
+using DecisionCache = std::map<std::string, CachedDecision>;  // container ID -> decision
+
+class DecisionCacheStore {
+public:
+    explicit DecisionCacheStore(std::string directory) : dir_(std::move(directory)) {}
+    // Missing file: empty. Corrupt: moved aside, message returned (empty when fine).
+    std::string load(DecisionCache& out);
+    // Writes only when the content changed since the last load or save.
+    core::Status save(const DecisionCache& cache);
+    std::string path() const { return dir_ + "/decisions.json"; }
+
+private:
+    std::string dir_;
+    std::string lastWritten_;
+};
+
 }  // namespace iopslimit::daemon

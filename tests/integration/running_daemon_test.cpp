@@ -473,3 +473,48 @@ TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForTheP
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RunningDaemon, ARestartWithEveryPodSourceDownRestoresTheLastDecisions) {
+    startBus(false);
+    startDaemon();
+    ASSERT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_TRUE(fs::exists(tmp_.path() / "state/decisions.json"));
+    EXPECT_EQ(daemon_->stop(), 0);
+
+    // The kubelet goes away and every cgroup loses its limit (as if re-created).
+    emu_->control("/mode?kubelet=down");
+    for (const auto& c : containers_) writeText(tmp_.path() / "cgroup" / cgroupOf(c, true) / "io.max", "");
+    startDaemon();
+    EXPECT_NE(daemon_->err().find("Failed to get pods from kubelet API"), std::string::npos);
+    // Annotation-specific, not just the default; excluded containers stay untouched.
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
+    EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "");
+    EXPECT_EQ(property("PodSource"), "s \"none\"\n");
+
+    // The kubelet comes back: fresh data, same decisions, nothing loosened on the way.
+    emu_->control("/mode?kubelet=normal");
+    ASSERT_EQ(call("Resync").exitCode, 0);
+    EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+}
+
+TEST_F(RunningDaemon, AFailingSourceNeverLoosensALimit) {
+    startBus(false);
+    startDaemon();
+    ASSERT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    for (const char* mode : {"403", "500", "garbage", "down"}) {
+        emu_->control(std::string("/mode?kubelet=") + mode);
+        RunResult r = call("Resync");
+        EXPECT_NE(r.exitCode, 0) << mode;  // the caller learns the source failed
+        EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n") << mode;
+        EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n") << mode;
+    }
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_NE(daemon_->err().find("HTTP 403: Forbidden"), std::string::npos);
+    EXPECT_NE(daemon_->err().find("bad response: invalid JSON"), std::string::npos);
+}
+
+}  // namespace
