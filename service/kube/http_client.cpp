@@ -63,8 +63,8 @@ std::string describe(CURLcode rc, const char* errbuf, const HttpRequest& req) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     // A server that demands a client certificate drops the connection during or right after
     // the handshake; curl then reports a recv error, or even a failed getpeername().
-    bool peerDropped = rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR ||
-                       detail.find("getpeername") != std::string::npos;
+    bool peerDropped = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+                       rc == CURLE_SSL_CONNECT_ERROR || detail.find("getpeername") != std::string::npos;
     if (peerDropped && req.tls.clientCertPath.empty() && req.url.rfind("https://", 0) == 0)
         return "TLS handshake failed or connection dropped (" + detail +
                "); the server may require a client certificate";

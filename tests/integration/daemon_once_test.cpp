@@ -56,6 +56,7 @@ protected:
         e["IOPS_LIMIT_PROC_ROOT"] = (tmp_.path() / "proc").string();
         e["IOPS_LIMIT_SYS_ROOT"] = (tmp_.path() / "sys").string();
         e["NODE_NAME"] = "datagen-1-35";
+        e["STATE_DIRECTORY"] = (tmp_.path() / "state").string();
         return e;
     }
 
@@ -207,6 +208,7 @@ protected:
         env.emplace("DATA_MOUNT", "/data");
         env.emplace("KUBELET_HOST", "127.0.0.1");
         env.emplace("KUBELET_PORT", "1");
+        env.emplace("STATE_DIRECTORY", (tmp_.path() / "state").string());
         return run({IOPSLIMITD_PATH, "--once"}, env, tmp_.path());
     }
     TempDir tmp_;
