@@ -50,6 +50,7 @@ const std::vector<ConfigVariable>& configVariables() {
         {"KUBE_TOKEN_PATH", "", "bearer token file for the API server"},
         {"KUBE_CA_PATH", "", "CA bundle for the API server"},
         {"HTTP_TIMEOUT", "30", "seconds for one pod-source request (connect timeout: 5)"},
+        {"WATCH_STALL_TIMEOUT", "90", "seconds of silence after which the API-server watch is reconnected"},
         {"STATE_DIRECTORY", "/var/lib/iops-limit", "state directory (set by systemd's StateDirectory=)"},
     };
     return vars;
@@ -258,6 +259,10 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     if (!timeout) return timeout.error();
     c.httpTimeoutMs = *timeout * 1000;
     c.httpConnectTimeoutMs = std::min(c.httpTimeoutMs, 5000u);
+
+    auto stall = parseUnsigned("WATCH_STALL_TIMEOUT", r.get("WATCH_STALL_TIMEOUT", "90"), 1, 3600);
+    if (!stall) return stall.error();
+    c.watchStallSec = *stall;
 
     c.stateDirectory = r.get("STATE_DIRECTORY", "/var/lib/iops-limit");
     // systemd may pass several colon-separated state directories; the first is ours.

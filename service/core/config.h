@@ -48,6 +48,7 @@ struct Config {
     ApiServerConfig apiServer;
     unsigned httpConnectTimeoutMs = 5000;
     unsigned httpTimeoutMs = 30000;
+    long watchStallSec = 90;  // a watch silent this long is reconnected (bookmarks come ~every 60 s)
     std::string stateDirectory = "/var/lib/iops-limit";
     std::string procRoot = "/proc";
     std::string sysRoot = "/sys";

@@ -168,6 +168,7 @@ void readMetadata(od::value v, Pod& p) {
         std::string_view key;
         check(f.unescaped_key().get(key));
         if (key == "uid") p.uid = readString(f.value());
+        else if (key == "resourceVersion") p.resourceVersion = readString(f.value());
         else if (key == "name") p.name = readString(f.value());
         else if (key == "namespace") p.ns = readString(f.value());
         else if (key == "labels") p.labels = readStringMap(f.value());
@@ -553,6 +554,73 @@ Result<PodList> PodListDecoder::finish() {
                          " bytes (truncated response?)");
     if (!kind_.empty() && kind_ != "PodList") return makeError("invalid PodList: kind is \"" + kind_.substr(0, 60) + "\"");
     return std::move(out_);
+}
+
+Result<WatchEvent> decodeWatchEvent(std::string_view line) {
+    if (line.size() > (64u << 20)) return makeError("watch event larger than 64 MiB");
+    WatchEvent ev;
+    std::string type, kind, reason;
+    bool haveObject = false;
+    try {
+        od::parser& parser = itemParser();
+        simdjson::padded_string padded(line.data(), line.size());
+        od::document doc;
+        check(parser.iterate(padded).get(doc));
+        od::object root;
+        check(doc.get_object().get(root));
+        for (auto field : root) {
+            od::field f;
+            check(std::move(field).get(f));
+            std::string_view key;
+            check(f.unescaped_key().get(key));
+            if (key == "type") {
+                type = readString(f.value());
+            } else if (key == "object") {
+                od::value v = f.value();
+                od::json_type t;
+                check(v.type().get(t));
+                if (t != od::json_type::object) continue;
+                haveObject = true;
+                od::object obj;
+                check(v.get_object().get(obj));
+                for (auto of : obj) {
+                    od::field o;
+                    check(std::move(of).get(o));
+                    std::string_view k;
+                    check(o.unescaped_key().get(k));
+                    if (k == "metadata") readMetadata(o.value(), ev.pod);
+                    else if (k == "spec") readSpec(o.value(), ev.pod);
+                    else if (k == "status") readStatus(o.value(), ev.pod);  // a Status' "status" is a string: skipped
+                    else if (k == "kind") kind = readString(o.value());
+                    else if (k == "message") ev.message = readString(o.value());
+                    else if (k == "reason") reason = readString(o.value());
+                    else if (k == "code") {
+                        int64_t c = 0;
+                        if (!o.value().get_int64().get(c)) ev.code = static_cast<int>(c);
+                    }
+                }
+            }
+        }
+    } catch (const Fail& f) {
+        return makeError(std::string("invalid watch event: ") + simdjson::error_message(f.code));
+    }
+    if (type == "ADDED") ev.type = WatchEvent::Type::Added;
+    else if (type == "MODIFIED") ev.type = WatchEvent::Type::Modified;
+    else if (type == "DELETED") ev.type = WatchEvent::Type::Deleted;
+    else if (type == "BOOKMARK") ev.type = WatchEvent::Type::Bookmark;
+    else if (type == "ERROR") ev.type = WatchEvent::Type::Error;
+    else return makeError("invalid watch event: type \"" + type.substr(0, 20) + "\"");
+    if (!haveObject) return makeError("invalid watch event: no object");
+    ev.resourceVersion = ev.pod.resourceVersion;
+    if (ev.type == WatchEvent::Type::Error) {
+        if (!reason.empty()) ev.message = reason + (ev.message.empty() ? "" : ": " + ev.message);
+        return ev;
+    }
+    if (ev.type != WatchEvent::Type::Bookmark) {
+        if (ev.pod.uid.empty() || ev.pod.name.empty()) return makeError("invalid watch event: pod without uid or name");
+        if (ev.pod.ns.empty()) ev.pod.ns = "default";
+    }
+    return ev;
 }
 
 Result<PodList> decodePodList(std::string_view json) {

@@ -39,6 +39,7 @@ struct Pod {
     std::string name;
     std::string phase;
     std::string nodeName;
+    std::string resourceVersion;
     QosClass qos = QosClass::BestEffort;
     bool qosKnown = false;
     std::map<std::string, std::string> labels;
@@ -60,6 +61,18 @@ struct PodList {
     std::string resourceVersion;
     std::vector<std::string> problems;  // items skipped, with why
 };
+
+// One line of a watch stream (`?watch=1`): ADDED/MODIFIED/DELETED carry a pod, BOOKMARK only a
+// resourceVersion, ERROR a Status (code 410: the resourceVersion is too old, relist).
+struct WatchEvent {
+    enum class Type { Added, Modified, Deleted, Bookmark, Error };
+    Type type = Type::Error;
+    Pod pod;                      // for Added/Modified/Deleted
+    std::string resourceVersion;  // of the object (pods, bookmarks)
+    int code = 0;                 // for Error
+    std::string message;          // for Error: reason and message
+};
+Result<WatchEvent> decodeWatchEvent(std::string_view line);
 
 // Decodes a PodList. Broken JSON or a non-PodList is an error; a malformed item is skipped and
 // named in problems, so one bad pod never hides the others.

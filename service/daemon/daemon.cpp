@@ -122,6 +122,7 @@ int runDaemon(int argc, char** argv) {
     if (!env.count("IOPS_LIMIT_NO_BUS")) bus = connectSystemBus();
 
     Service service(env, hostName(), envFiles(env), bus.get());
+    service.setWatchEnabled(!opt.once && !opt.dryRun);
     if (auto st = service.start(); !st) {
         log::error(st.error().message);
         return 1;
@@ -185,6 +186,11 @@ int runDaemon(int argc, char** argv) {
                          timeoutMs = -1;
                      },
                      [&] { service.dispatchWatch(); }});
+
+    loop.addFd(service.podWatchFd(), POLLIN, [&] {
+        service.dispatchPodWatch();
+        status();
+    });
 
     std::function<void()> tick;
     tick = [&] {

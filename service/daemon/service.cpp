@@ -6,6 +6,10 @@
 #include "daemon/log.h"
 #include "host/cgroup_fs.h"
 #include "host/cgroup_watcher.h"
+#include "kube/pod_watch.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include "host/limit_writers.h"
 
 namespace iopslimit::daemon {
@@ -23,14 +27,20 @@ struct Service::Engine {
     std::unique_ptr<kube::ApiServerPodSource> apiserver;
     std::unique_ptr<Reconciler> rec;
     std::unique_ptr<host::CgroupWatcher> watcher;
+    std::unique_ptr<kube::PodWatch> podWatch;  // declared last: stopped first
 };
 
 Service::Service(core::Environment startupEnv, std::string hostname, std::vector<std::string> envFiles,
                  sdbus::IConnection* systemdBus)
     : startupEnv_(std::move(startupEnv)), hostname_(std::move(hostname)), envFiles_(std::move(envFiles)),
-      bus_(systemdBus) {}
+      bus_(systemdBus) {
+    wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
 
-Service::~Service() = default;
+Service::~Service() {
+    engine_.reset();  // joins the watch thread before the eventfd goes
+    if (wakeFd_ >= 0) ::close(wakeFd_);
+}
 
 const core::Config& Service::config() const { return *engine_->cfg; }
 const std::vector<host::BlockDevice>& Service::devices() const { return engine_->devices; }
@@ -76,6 +86,13 @@ core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Enviro
     if (!c.apiServer.server.empty()) e->apiserver = std::make_unique<kube::ApiServerPodSource>(c, e->http);
     e->rec = std::make_unique<Reconciler>(c, std::move(setup).value(), e->devices, *e->writer, e->kubelet.get(),
                                           e->apiserver.get());
+    if (watchEnabled_ && !c.apiServer.server.empty()) {
+        int fd = wakeFd_;
+        e->podWatch = std::make_unique<kube::PodWatch>(c, [fd] {
+            uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+        });
+    }
     return e;
 }
 
@@ -88,6 +105,11 @@ void Service::install(std::unique_ptr<Engine> engine) {
     engine_->rec->onApplied = [this](const ContainerStatus& s) { if (onApplied) onApplied(s); };
     engine_->rec->onFailed = [this](const ContainerStatus& s) { if (onFailed) onFailed(s); };
     if (store_) engine_->rec->setOverrides(store_->all());
+    watchedPods_.clear();
+    if (engine_->podWatch) {
+        engine_->podWatch->start();
+        log::info("Watching pods on " + engine_->cfg->apiServer.server);
+    }
     const core::Config& c = *engine_->cfg;
     if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
     if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
@@ -141,6 +163,46 @@ const ReconcileReport& Service::resync(bool dryRun) {
     }
     if (onStateChanged) onStateChanged();
     return last_;
+}
+
+std::string Service::podWatchState() const {
+    return engine_ && engine_->podWatch ? engine_->podWatch->state() : std::string();
+}
+
+void Service::applyFresh(const core::PodList& pods, const std::string& source) {
+    last_ = engine_->rec->apply(pods, source, false);
+    podSource_ = source;
+    lastSyncUsec_ = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    if (auto st = decisionStore_->save(engine_->rec->decisions()); !st)
+        log::error("Failed to save last-known decisions: " + st.error().message);
+    if (onStateChanged) onStateChanged();
+}
+
+void Service::dispatchPodWatch() {
+    uint64_t n;
+    while (::read(wakeFd_, &n, sizeof n) == sizeof n) {
+    }
+    if (!engine_ || !engine_->podWatch) return;
+    auto updates = engine_->podWatch->drain();
+    if (updates.empty()) return;
+    size_t events = 0;
+    for (auto& u : updates) {
+        if (u.snapshot) {
+            watchedPods_.clear();
+            for (auto& p : u.pods) watchedPods_[p.uid] = std::move(p);
+        }
+        for (auto& ev : u.events) {
+            ++events;
+            if (ev.type == core::WatchEvent::Type::Deleted) watchedPods_.erase(ev.pod.uid);
+            else watchedPods_[ev.pod.uid] = std::move(ev.pod);
+        }
+    }
+    core::PodList list;
+    list.pods.reserve(watchedPods_.size());
+    for (const auto& [uid, p] : watchedPods_) list.pods.push_back(p);
+    log::debug("Pod watch: " + std::to_string(events) + " event(s), " + std::to_string(list.pods.size()) + " pods");
+    applyFresh(list, "apiserver");
 }
 
 int Service::watchFd() const { return engine_ && engine_->watcher ? engine_->watcher->fd() : -1; }
@@ -198,6 +260,7 @@ std::string Service::statusLine() const {
                     (engine_->backend == "systemd" ? "systemd" : "cgroup " + std::string(core::versionName(cgroups().version)) + " files") +
                     "; pods from " + podSource_;
     if (last_.failed) s += "; " + std::to_string(last_.failed) + " failed";
+    if (engine_->podWatch) s += "; API watch: " + engine_->podWatch->state();
     return s;
 }
 

@@ -28,6 +28,8 @@ public:
             sdbus::IConnection* systemdBus);
     ~Service();
 
+    // Long-running mode: keep an API-server watch when one is configured (off for --once).
+    void setWatchEnabled(bool on) { watchEnabled_ = on; }
     // Builds everything from the startup environment; the error names what is wrong.
     core::Status start();
     const ReconcileReport& resync(bool dryRun = false);
@@ -53,6 +55,10 @@ public:
     // Container cgroups as they appear (inotify): armed after the first reconcile.
     int watchFd() const;
     void dispatchWatch();
+    // The API-server watch wakes the loop through this eventfd; dispatchPodWatch applies updates.
+    int podWatchFd() const { return wakeFd_; }
+    void dispatchPodWatch();
+    std::string podWatchState() const;
 
     std::function<void(const ContainerStatus&)> onApplied, onFailed;
     std::function<void()> onStateChanged;     // after every reconcile
@@ -73,6 +79,10 @@ private:
     ReconcileReport last_;
     std::string podSource_ = "none";
     uint64_t lastSyncUsec_ = 0;
+    int wakeFd_ = -1;
+    bool watchEnabled_ = false;
+    std::map<std::string, core::Pod> watchedPods_;  // uid -> pod, from the API-server watch
+    void applyFresh(const core::PodList& pods, const std::string& source);
 };
 
 }  // namespace iopslimit::daemon

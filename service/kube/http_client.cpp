@@ -47,6 +47,11 @@ size_t onData(char* ptr, size_t size, size_t nmemb, void* user) {
     return n;
 }
 
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* req = static_cast<const HttpRequest*>(user);
+    return req->abort && req->abort() ? 1 : 0;
+}
+
 Result<std::string> readToken(const std::string& path) {
     std::ifstream in(path);
     if (!in) return makeError("cannot read token file " + path + ": " + std::strerror(errno));
@@ -83,6 +88,7 @@ std::string describe(CURLcode rc, const char* errbuf, const HttpRequest& req) {
         case CURLE_SSL_CRL_BADFILE:
         case CURLE_SSL_ENGINE_INITFAILED:
             return "TLS error: " + detail;
+        case CURLE_ABORTED_BY_CALLBACK: return "stopped";
         case CURLE_RECV_ERROR:
         case CURLE_GOT_NOTHING:
             return "connection closed by peer (" + detail + ")";
@@ -121,6 +127,15 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req.connectTimeoutMs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req.timeoutMs);
+    if (req.lowSpeedTimeSec > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req.lowSpeedTimeSec);
+    }
+    if (req.abort) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, onProgress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &req);
+    }
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "iops-limitd");

@@ -26,6 +26,10 @@ struct HttpRequest {
     // When set, a 2xx body is handed over chunk by chunk as it arrives instead of being kept
     // (other statuses are still kept, for the error message). Returning false aborts.
     std::function<bool(std::string_view)> onBody;
+    // Streams: 0 = no total timeout; a transfer slower than 1 byte/s for lowSpeedTimeSec fails
+    // (a silent watch is a dead watch); abort() returning true stops the transfer.
+    long lowSpeedTimeSec = 0;
+    std::function<bool()> abort;
 };
 
 struct HttpResponse {

@@ -518,3 +518,85 @@ TEST_F(RunningDaemon, AFailingSourceNeverLoosensALimit) {
 }
 
 }  // namespace
+
+namespace {
+
+Json::Value podJson(const fs::path& podsFile, const std::string& name) {
+    Json::Value list;
+    std::ifstream(podsFile) >> list;
+    for (const auto& item : list["items"])
+        if (item["metadata"]["name"].asString() == name) return item;
+    return Json::Value();
+}
+
+std::string event(const std::string& type, const Json::Value& pod) {
+    Json::Value ev;
+    ev["type"] = type;
+    ev["object"] = pod;
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "";
+    return Json::writeString(w, ev);
+}
+
+int stat(const Emulator& emu, const char* key) {
+    Json::Value v;
+    std::istringstream(emu.stats()) >> v;
+    return v[key].asInt();
+}
+
+TEST_F(RunningDaemon, TheApiServerWatchAppliesAnnotationChangesAndSurvivesBrokenStreams) {
+    // The API server authenticates by token; no client certificate on this emulator.
+    emu_ = std::make_unique<Emulator>(Emulator::Options{(tmp_.path() / "pods.json").string(), false, true});
+    startBus(false);
+    auto env = daemonEnv();
+    env["KUBE_API_SERVER"] = emu_->baseUrl();
+    env["KUBE_CA_PATH"] = (certDir() / "ca.crt").string();
+    env["KUBE_TOKEN_PATH"] = (certDir() / "token").string();
+    env["WATCH_STALL_TIMEOUT"] = "2";
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon");
+    ASSERT_TRUE(waitFor([&] { return stat(*emu_, "open_watches") == 1; })) << emu_->stats() << daemon_->err();
+    const std::string pod = "e2e-deployment-79967c5968-8bnn8";
+    ASSERT_EQ(ioMax(pod), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
+
+    auto annotate = [&](const std::string& value) {
+        Json::Value p = podJson(tmp_.path() / "pods.json", pod);
+        p["metadata"]["annotations"]["iops-limit/limit"] = value;
+        emu_->control("/event", event("MODIFIED", p));
+    };
+    auto start = std::chrono::steady_clock::now();
+    annotate("300");
+    ASSERT_TRUE(waitFor([&] { return ioMax(pod) == "259:0 rbps=max wbps=max riops=300 wiops=300\n"; }))
+        << ioMax(pod) << daemon_->err();
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    std::cout << "annotation change -> io.max through the watch: " << took.count() << " ms\n";
+    EXPECT_EQ(property("PodSource"), "s \"apiserver\"\n");
+
+    // 410 Gone mid-stream: relist, watch again.
+    int lists = stat(*emu_, "api_list_requests");
+    emu_->control("/gone");
+    ASSERT_TRUE(waitFor([&] { return stat(*emu_, "api_list_requests") > lists && stat(*emu_, "open_watches") == 1; }))
+        << emu_->stats();
+    annotate("310");
+    EXPECT_TRUE(waitFor([&] { return ioMax(pod).find("riops=310") != std::string::npos; })) << ioMax(pod);
+
+    // A truncated line, then a stalled stream: reconnect each time (the stall after 2 s).
+    int watches = stat(*emu_, "watch_requests");
+    emu_->control("/truncate");
+    ASSERT_TRUE(waitFor([&] { return stat(*emu_, "watch_requests") > watches && stat(*emu_, "open_watches") == 1; }))
+        << emu_->stats();
+    watches = stat(*emu_, "watch_requests");
+    emu_->control("/stall");
+    ASSERT_TRUE(waitFor([&] { return stat(*emu_, "watch_requests") > watches; }, std::chrono::seconds(15))) << emu_->stats();
+    emu_->control("/unstall");
+    ASSERT_TRUE(waitFor([&] { return stat(*emu_, "open_watches") == 1; })) << emu_->stats();
+    annotate("320");
+    EXPECT_TRUE(waitFor([&] { return ioMax(pod).find("riops=320") != std::string::npos; })) << ioMax(pod);
+
+    // Limits were never loosened on the way, and a deleted pod is forgotten.
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    emu_->control("/event", event("DELETED", podJson(tmp_.path() / "pods.json", pod)));
+    EXPECT_TRUE(waitFor([&] { return call("ListContainers").out.find(pod) == std::string::npos; }));
+    EXPECT_TRUE(daemon_->running());
+}
+
+}  // namespace

@@ -169,25 +169,34 @@ wait_reconciles() {   # N
 # ---- the SetUnitProperties calls on the wire (busctl monitor, JSON) ----
 MONITOR_OUT=$WORK/monitor.json
 start_monitor() {
+    : > "$MONITOR_OUT"   # exists before the background job gets to its redirection
     busctl monitor --json=short \
         --match="type='method_call',interface='org.freedesktop.systemd1.Manager',member='SetUnitProperties'" \
         --match="type='method_call',interface='org.freedesktop.DBus.Peer',member='Ping',path='/iops/limit/test/monitor'" \
-        > "$MONITOR_OUT" 2> "$WORK/monitor.err" &
+        >> "$MONITOR_OUT" 2> "$WORK/monitor.err" &
     PIDS+=($!)
-    # ready once it sees our own probe
-    for _ in $(seq 50); do
-        busctl call org.freedesktop.DBus /iops/limit/test/monitor org.freedesktop.DBus.Peer Ping > /dev/null 2>&1
-        grep -q Ping "$MONITOR_OUT" && return 0
+    sync_monitor || { cat "$WORK/monitor.err"; die "busctl monitor did not start"; }
+}
+# Sends a probe and waits until the monitor wrote it: every message the bus routed before it
+# (all calls of a finished reconcile) is then in MONITOR_OUT.
+sync_monitor() {
+    local n i
+    n=$(grep -c '"member":"Ping"' "$MONITOR_OUT")
+    for i in $(seq 50); do
+        # the first probes may go out before the monitor is in place; repeat every second
+        [ $(( i % 10 )) = 1 ] && busctl call org.freedesktop.DBus /iops/limit/test/monitor \
+            org.freedesktop.DBus.Peer Ping > /dev/null 2>&1
+        [ "$(grep -c '"member":"Ping"' "$MONITOR_OUT")" -gt "$n" ] && return 0
         sleep 0.1
     done
-    cat "$WORK/monitor.err"; die "busctl monitor did not start"
+    return 1
 }
 CALL_MARK=0
-mark_calls() { CALL_MARK=$(wc -l < "$MONITOR_OUT"); }
+mark_calls() { sync_monitor; CALL_MARK=$(wc -l < "$MONITOR_OUT"); }
 # SetUnitProperties calls since mark_calls, one line each: UNIT RUNTIME P1=DEV:VAL P2=... (or
 # "malformed ..."), in order
 new_calls() {
-    sleep 0.3   # busctl monitor may lag a moment behind the bus
+    sync_monitor || fail "busctl monitor did not catch up"
     tail -n +"$((CALL_MARK + 1))" "$MONITOR_OUT" | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
