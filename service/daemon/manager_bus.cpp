@@ -44,9 +44,11 @@ ManagerObject::~ManagerObject() { unregisterAdaptor(); }
 void ManagerObject::requireRoot(const char* method) {
     // The bus policy already restricts these; check again so a loose policy cannot open them.
     const sdbus::Message* msg = getObject().getCurrentlyProcessedMessage();
+    // The effective uid the bus itself vouches for: no /proc lookup of the sender's PID, which
+    // fails (or finds another process) when the bus sits in another PID namespace.
     uid_t uid;
     try {
-        uid = msg->getCredsUid();
+        uid = msg->getCredsEuid();
     } catch (const sdbus::Error&) {
         throw sdbus::Error(kAccessDenied, std::string(method) + ": cannot determine the caller's uid");
     }

@@ -116,6 +116,8 @@ bool SystemdUnitWriter::isUnitName(const std::string& leaf) {
 Result<Limits> SystemdUnitWriter::read(const std::string& cgroup, core::DevNum dev) {
     std::string leaf = leafOf(cgroup);
     if (!isUnitName(leaf)) return raw_->read(cgroup, dev);
+    // A unit whose cgroup is gone is gone: asking systemd would only load a not-found placeholder.
+    if (!isDirectory(raw_->describe(cgroup))) return makeError("unit " + leaf + " is gone", ENOENT);
     auto it = devicePaths_.find(dev);
     if (it == devicePaths_.end()) return makeError("no device node known for " + dev.str(), EINVAL);
     return manager_.unitLimits(leaf, it->second);
