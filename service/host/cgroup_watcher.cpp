@@ -20,7 +20,9 @@ bool isQosName(const std::string& n) {
 CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer)
     : setup_(setup), onContainer_(std::move(onContainer)), kubepods_(core::kubepodsCgroup(setup.layout)) {
     fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    rescan(false);
+    // Containers that appeared between the last reconcile and now are reported too; the
+    // receiver skips what it already limited.
+    rescan(true);
 }
 
 CgroupWatcher::~CgroupWatcher() {

@@ -22,8 +22,7 @@ public:
     // Reads and handles pending events; call when fd() is readable.
     void dispatch();
     // (Re)arms watches from the hierarchy root down to the pod level; safe to call repeatedly.
-    // Containers found on the way are reported unless report is false (the first scan: the
-    // reconcile that preceded it has seen them).
+    // Containers found on the way are reported unless report is false.
     void rescan(bool report = true);
     size_t watches() const { return paths_.size(); }
 
