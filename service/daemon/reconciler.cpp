@@ -208,6 +208,17 @@ bool Reconciler::onNewContainer(const std::string& cgroup, ContainerStatus* out)
         }
     }
     st.entry.cgroup = cgroup;
+    if (!known && !pod && cached == decisions_.end() && !devices_.empty()) {
+        // Nothing known about it: the default only where no limit is in force (as at start
+        // without pods); a limit someone set stays until fresh pod data says otherwise.
+        auto have = writer_.read(cgroup, devices_.front().dev);
+        if (have && !have->unlimited()) {
+            st.state = ContainerState::Unchanged;
+            st.message = "limit already in force, kept";
+            if (out) *out = std::move(st);
+            return false;
+        }
+    }
     if (st.entry.source != core::LimitSource::Excluded) {
         ReconcileReport scratch;
         applyEntry(st, false, scratch);

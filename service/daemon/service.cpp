@@ -153,7 +153,7 @@ const ReconcileReport& Service::resync(bool dryRun) {
     } else if (last_.source == "fallback" || last_.source == "none") {
         podSource_ = "none";
     }
-    if (!engine_->watcher && !dryRun) {
+    if (!engine_->watcher && watchEnabled_ && !dryRun) {
         engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(), [this](const std::string& cg) {
             ContainerStatus st;
             bool known = engine_->rec->onNewContainer(cg, &st);

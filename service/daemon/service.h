@@ -28,7 +28,7 @@ public:
             sdbus::IConnection* systemdBus);
     ~Service();
 
-    // Long-running mode: keep an API-server watch when one is configured (off for --once).
+    // Long-running mode: watch cgroups (inotify) and, when configured, the API server (off for --once).
     void setWatchEnabled(bool on) { watchEnabled_ = on; }
     // Builds everything from the startup environment; the error names what is wrong.
     core::Status start();

@@ -462,6 +462,21 @@ TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForTheP
         << readText(cg / rel / "io.max");
     EXPECT_TRUE(waitFor([&] { return kubeletRequests(*emu_) == fetchesBefore + 1; }, std::chrono::seconds(5)))
         << emu_->stats();
+    // An unknown container that already carries a (stricter) limit keeps it: only fresh pod
+    // data may change a limit someone set.
+    {
+        fs::path staging = tmp_.path() / "staging3";
+        fs::create_directories(staging);
+        writeText(staging / "io.max", "259:0 rbps=max wbps=max riops=77 wiops=77\n");
+        std::string kept = "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0f0f0f_0000_4000_8000_000000000002.slice/"
+                           "cri-containerd-" + std::string(64, 'd') + ".scope";
+        fs::create_directories((cg / kept).parent_path());
+        fs::rename(staging, cg / kept);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        EXPECT_EQ(readText(cg / kept / "io.max"), "259:0 rbps=max wbps=max riops=77 wiops=77\n");
+        EXPECT_TRUE(waitFor([&] { return kubeletRequests(*emu_) == fetchesBefore + 2; })) << emu_->stats();
+        fetchesBefore += 1;
+    }
     // A burst of unknown containers is one fetch, not one each.
     for (int i = 0; i < 5; ++i)
         appear(cg, "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0f0f0f_0000_4000_8000_00000000010" +
