@@ -1,11 +1,14 @@
 #!/bin/bash
 # One command: builds Release and prints the benchmark numbers.
-#   tests/bench/run.sh [PODS] [RUNS]   parse/plan/reconcile times and peak RSS, then start latency
+#   tests/bench/run.sh [PODS] [RUNS]   parse/plan/reconcile times and peak RSS, start latency,
+#                                      watch latency and the daemon at idle (about 2 minutes)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${BENCH_BUILD_DIR:-$REPO/build-bench}
 cmake -S "$REPO" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j"$(nproc)" --target iops-limit-bench iops-limit-latency-bench >/dev/null
+cmake --build "$B" -j"$(nproc)" --target iops-limit-bench iops-limit-latency-bench iops-limitd >/dev/null
 "$B/tests/bench/iops-limit-bench" "$@"
 echo
 "$B/tests/bench/iops-limit-latency-bench" 200
+echo
+python3 "$REPO/tests/bench/watch_latency.py" "$B" 100 60
