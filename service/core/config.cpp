@@ -49,6 +49,7 @@ const std::vector<ConfigVariable>& configVariables() {
         {"KUBE_API_SERVER", "", "API server URL, the fallback pod source"},
         {"KUBE_TOKEN_PATH", "", "bearer token file for the API server"},
         {"KUBE_CA_PATH", "", "CA bundle for the API server"},
+        {"KUBECONFIG", "", "kubeconfig for the API server when KUBE_API_SERVER is unset (e.g. /etc/kubernetes/kubelet.conf)"},
         {"HTTP_TIMEOUT", "30", "seconds for one pod-source request (connect timeout: 5)"},
         {"WATCH_STALL_TIMEOUT", "90", "seconds of silence after which the API-server watch is reconnected"},
         {"STATE_DIRECTORY", "/var/lib/iops-limit", "state directory (set by systemd's StateDirectory=)"},
@@ -254,6 +255,8 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
         return bad("KUBE_API_SERVER", c.apiServer.server, "expected an http:// or https:// URL");
     c.apiServer.tokenPath = r.get("KUBE_TOKEN_PATH", "");
     c.apiServer.caPath = r.get("KUBE_CA_PATH", "");
+    c.kubeconfigPath = r.get("KUBECONFIG", "");
+    c.kubeconfigPath = c.kubeconfigPath.substr(0, c.kubeconfigPath.find(':'));  // the first of a list
 
     auto timeout = parseUnsigned("HTTP_TIMEOUT", r.get("HTTP_TIMEOUT", "30"), 1, 600);
     if (!timeout) return timeout.error();

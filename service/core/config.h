@@ -28,6 +28,10 @@ struct KubeletConfig {
 struct ApiServerConfig {
     std::string server;  // https://host:port; empty = no API-server fallback
     std::string tokenPath, caPath;
+    // From a kubeconfig (KUBECONFIG), when KUBE_API_SERVER is not set.
+    std::string clientCertPath, clientKeyPath, token;
+    std::string caPem, clientCertPem, clientKeyPem;
+    bool skipVerify = false;
 };
 
 struct Config {
@@ -46,6 +50,7 @@ struct Config {
     unsigned checkIntervalSec = 30;
     KubeletConfig kubelet;
     ApiServerConfig apiServer;
+    std::string kubeconfigPath;  // KUBECONFIG: read at start when KUBE_API_SERVER is not set
     unsigned httpConnectTimeoutMs = 5000;
     unsigned httpTimeoutMs = 30000;
     long watchStallSec = 90;  // a watch silent this long is reconnected (bookmarks come ~every 60 s)

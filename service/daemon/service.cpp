@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "core/kubeconfig.h"
 #include "core/quantity.h"
 #include "daemon/log.h"
 #include "host/cgroup_fs.h"
@@ -52,6 +53,25 @@ core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Enviro
     auto cfg = core::parseConfig(env, hostname_);
     if (!cfg) return makeError("Invalid configuration: " + cfg.error().message);
     e->cfg = std::make_unique<core::Config>(std::move(cfg).value());
+    if (e->cfg->apiServer.server.empty() && !e->cfg->kubeconfigPath.empty()) {
+        // The API server from a kubeconfig, e.g. the kubelet's own (client certificate included).
+        const std::string& path = e->cfg->kubeconfigPath;
+        auto text = host::readFile(path);
+        if (!text) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + text.error().message);
+        auto kc = core::parseKubeconfig(*text, path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/')));
+        if (!kc) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + kc.error().message);
+        auto& a = e->cfg->apiServer;
+        a.server = kc->server;
+        a.caPath = kc->caPath;
+        a.caPem = kc->caPem;
+        a.clientCertPath = kc->clientCertPath;
+        a.clientCertPem = kc->clientCertPem;
+        a.clientKeyPath = kc->clientKeyPath;
+        a.clientKeyPem = kc->clientKeyPem;
+        a.tokenPath = kc->tokenPath;
+        a.token = kc->token;
+        a.skipVerify = kc->skipVerify;
+    }
     const core::Config& c = *e->cfg;
 
     auto devices = host::resolveDataMounts(c.dataMounts, c.procRoot, c.sysRoot);

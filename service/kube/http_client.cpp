@@ -68,9 +68,10 @@ std::string describe(CURLcode rc, const char* errbuf, const HttpRequest& req) {
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     // A server that demands a client certificate drops the connection during or right after
     // the handshake; curl then reports a recv error, or even a failed getpeername().
+    bool noClientCert = req.tls.clientCertPath.empty() && req.tls.clientCertPem.empty();
     bool peerDropped = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
                        rc == CURLE_SSL_CONNECT_ERROR || detail.find("getpeername") != std::string::npos;
-    if (peerDropped && req.tls.clientCertPath.empty() && req.url.rfind("https://", 0) == 0)
+    if (peerDropped && noClientCert && req.url.rfind("https://", 0) == 0)
         return "TLS handshake failed or connection dropped (" + detail +
                "); the server may require a client certificate";
     switch (rc) {
@@ -103,6 +104,7 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
     std::string auth;
+    if (!req.token.empty()) auth = "Authorization: Bearer " + req.token;
     if (!req.tokenPath.empty()) {
         auto token = readToken(req.tokenPath);
         if (!token) return token.error();
@@ -140,9 +142,27 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "iops-limitd");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the server offers it
-    if (!req.tls.caPath.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, req.tls.caPath.c_str());
-    if (!req.tls.clientCertPath.empty()) {
+    auto blob = [](const std::string& s) {
+        return curl_blob{const_cast<char*>(s.data()), s.size(), CURL_BLOB_COPY};
+    };
+    if (!req.tls.caPem.empty()) {
+        curl_blob b = blob(req.tls.caPem);
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+    } else if (!req.tls.caPath.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, req.tls.caPath.c_str());
+    }
+    if (!req.tls.clientCertPem.empty()) {
+        curl_blob b = blob(req.tls.clientCertPem);
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+    } else if (!req.tls.clientCertPath.empty()) {
         curl_easy_setopt(h, CURLOPT_SSLCERT, req.tls.clientCertPath.c_str());
+    }
+    if (!req.tls.clientKeyPem.empty()) {
+        curl_blob b = blob(req.tls.clientKeyPem);
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    } else if (!req.tls.clientKeyPath.empty()) {
         curl_easy_setopt(h, CURLOPT_SSLKEY, req.tls.clientKeyPath.c_str());
     }
     if (req.tls.skipVerify) {

@@ -14,11 +14,14 @@ struct TlsOptions {
     std::string clientCertPath;
     std::string clientKeyPath;
     bool skipVerify = false;
+    // Inline PEM (a kubeconfig's *-data fields); used when set.
+    std::string caPem, clientCertPem, clientKeyPem;
 };
 
 struct HttpRequest {
     std::string url;
     std::string tokenPath;  // bearer token file, read at every request (tokens rotate)
+    std::string token;      // or a fixed bearer token (a kubeconfig's token)
     TlsOptions tls;
     long connectTimeoutMs = 5000;
     long timeoutMs = 30000;

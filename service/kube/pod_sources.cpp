@@ -24,6 +24,18 @@ std::string urlEncode(std::string_view s) {
     return out;
 }
 
+TlsOptions apiServerTls(const core::ApiServerConfig& a) {
+    TlsOptions t;
+    t.caPath = a.caPath;
+    t.clientCertPath = a.clientCertPath;
+    t.clientKeyPath = a.clientKeyPath;
+    t.caPem = a.caPem;
+    t.clientCertPem = a.clientCertPem;
+    t.clientKeyPem = a.clientKeyPem;
+    t.skipVerify = a.skipVerify;
+    return t;
+}
+
 Result<core::PodList> fetchPodList(HttpGetter& http, HttpRequest req) {
     // Decoded while it streams in: the response is never held whole.
     core::PodListDecoder decoder;
@@ -59,7 +71,8 @@ Result<core::PodList> KubeletPodSource::list() { return fetchPodList(http_, req_
 ApiServerPodSource::ApiServerPodSource(const core::Config& cfg, HttpGetter& http) : http_(http), nodeName_(cfg.nodeName) {
     req_.url = cfg.apiServer.server + "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + cfg.nodeName);
     req_.tokenPath = cfg.apiServer.tokenPath;
-    req_.tls.caPath = cfg.apiServer.caPath;
+    req_.token = cfg.apiServer.token;
+    req_.tls = apiServerTls(cfg.apiServer);
     req_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
     req_.timeoutMs = cfg.httpTimeoutMs;
 }

@@ -44,6 +44,9 @@ private:
 // Fetch + status check + decode, shared by both sources.
 core::Result<core::PodList> fetchPodList(HttpGetter& http, HttpRequest req);
 
+// TLS settings for the API server (files or a kubeconfig's inline PEM).
+TlsOptions apiServerTls(const core::ApiServerConfig& a);
+
 // Percent-encodes a query value.
 std::string urlEncode(std::string_view s);
 

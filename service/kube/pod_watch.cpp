@@ -10,7 +10,8 @@ PodWatch::PodWatch(const core::Config& cfg, std::function<void()> wake)
     : nodeName_(cfg.nodeName), wake_(std::move(wake)), stallSec_(cfg.watchStallSec) {
     listUrl_ = cfg.apiServer.server + "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + cfg.nodeName);
     base_.tokenPath = cfg.apiServer.tokenPath;
-    base_.tls.caPath = cfg.apiServer.caPath;
+    base_.token = cfg.apiServer.token;
+    base_.tls = apiServerTls(cfg.apiServer);
     base_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
     base_.timeoutMs = cfg.httpTimeoutMs;
     base_.abort = [this] { return stopping_.load(); };

@@ -250,3 +250,65 @@ TEST(DaemonCli, HelpVersionAndBadUsage) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string base64(const std::string& in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+        unsigned v = (unsigned char)in[i] << 16;
+        out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+    }
+    return out;
+}
+
+TEST_P(DaemonOnce, ReachesTheApiServerThroughTheKubeletsKubeconfig) {
+    // The API server wants the node's client certificate, as with kubeadm's kubelet.conf;
+    // the kubelet itself is unreachable, so the pods must come from the API server.
+    Emulator emu({podsFile_.string(), true, false});
+    const fs::path& c = certDir();
+    std::string kubeconfig =
+        "apiVersion: v1\n"
+        "clusters:\n"
+        "- cluster:\n"
+        "    certificate-authority-data: " + base64(readText(c / "ca.crt")) + "\n"
+        "    server: " + emu.baseUrl() + "\n"
+        "  name: default-cluster\n"
+        "contexts:\n"
+        "- context:\n"
+        "    cluster: default-cluster\n"
+        "    namespace: default\n"
+        "    user: default-auth\n"
+        "  name: default-context\n"
+        "current-context: default-context\n"
+        "kind: Config\n"
+        "preferences: {}\n"
+        "users:\n"
+        "- name: default-auth\n"
+        "  user:\n"
+        "    client-certificate-data: " + base64(readText(c / "client.crt")) + "\n"
+        "    client-key: pki/client.key   # relative to the kubeconfig\n";
+    writeText(tmp_.path() / "kubelet.conf", kubeconfig);
+    fs::create_directories(tmp_.path() / "pki");
+    fs::copy_file(c / "client.key", tmp_.path() / "pki/client.key");
+    RunResult r = daemon(emu, {"--once"}, {{"KUBELET_PORT", "1"}, {"KUBECONFIG", (tmp_.path() / "kubelet.conf").string()}});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.err.find("Successfully got 24 pods from API Server"), std::string::npos) << r.err;
+    EXPECT_NE(inForce(find("e2e-statefulset-0")).find("200"), std::string::npos);
+
+    writeText(tmp_.path() / "broken.conf", "apiVersion: v1\nclusters: [ {name: x} ]\n");
+    RunResult bad = daemon(emu, {"--once"}, {{"KUBELET_PORT", "1"}, {"KUBECONFIG", (tmp_.path() / "broken.conf").string()}});
+    EXPECT_EQ(bad.exitCode, 1);
+    EXPECT_NE(bad.err.find("Invalid configuration: KUBECONFIG="), std::string::npos) << bad.err;
+}
+
+}  // namespace
