@@ -4,12 +4,32 @@
 # with their reason elsewhere.
 #   tests/run.sh               all tiers
 #   TIERS=unit tests/run.sh    one tier (unit | integration | system), or a CTest -L regex
+#   SANITIZE=1 tests/run.sh    also the unit and integration tiers under ASan+UBSan (on in CI)
+#   FUZZ=1 tests/run.sh        also each libFuzzer target for a few seconds (on in CI)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$REPO/build}
 TIERS=${TIERS:-}
+CI_DEFAULT=$([ "${CI:-}" = true ] && echo 1 || echo 0)
+SANITIZE=${SANITIZE:-$CI_DEFAULT}
+FUZZ=${FUZZ:-$CI_DEFAULT}
 
 "$REPO/tests/install-deps.sh"
+status=0
+
+if [ "$FUZZ" = 1 ] && [ -x "$REPO/tests/fuzz.sh" ]; then
+    echo "==> libFuzzer targets, briefly (tests/fuzz.sh 10 runs them longer)"
+    FUZZ_SECONDS=${FUZZ_SECONDS:-10} "$REPO/tests/fuzz.sh" --ctest || status=1
+fi
+
+if [ "$SANITIZE" = 1 ]; then
+    echo "==> unit and integration tiers under AddressSanitizer + UndefinedBehaviorSanitizer"
+    cmake -S "$REPO" -B "$REPO/build-asan" -DCMAKE_BUILD_TYPE=Debug -DIOPSLIMIT_SANITIZE=ON >/dev/null
+    cmake --build "$REPO/build-asan" -j"$(nproc)" --target unit_tests integration_tests iops-limitd iops-limitctl
+    (cd "$REPO/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --output-on-failure -j2 -L 'unit|integration') || status=1
+fi
+
 echo "==> configuring and building in $BUILD_DIR"
 cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
@@ -19,4 +39,5 @@ label=()
 [ -n "$TIERS" ] && label=(-L "$TIERS")
 echo "==> running tests ${TIERS:+(tiers: $TIERS)}"
 # unit and integration run in parallel; system tests are RUN_SERIAL in CMake.
-ctest --output-on-failure -j2 "${label[@]}"
+ctest --output-on-failure -j2 "${label[@]}" || status=1
+exit $status

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 
 #include "harness.h"
@@ -612,6 +613,112 @@ TEST_F(RunningDaemon, TheApiServerWatchAppliesAnnotationChangesAndSurvivesBroken
     emu_->control("/event", event("DELETED", podJson(tmp_.path() / "pods.json", pod)));
     EXPECT_TRUE(waitFor([&] { return call("ListContainers").out.find(pod) == std::string::npos; }));
     EXPECT_TRUE(daemon_->running());
+}
+
+}  // namespace
+
+namespace {
+
+long statusKiB(pid_t pid, const char* field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::strlen(field)));
+    return -1;
+}
+
+// Clones the recorded pods up to n pods with fresh UIDs and container IDs (every third one
+// annotated), and makes their cgroups; returns each container's cgroup and expected riops.
+std::vector<std::pair<std::string, std::string>> makeManyPods(const fs::path& podsFile, const fs::path& cgroupRoot, int n) {
+    Json::Value src;
+    std::ifstream(std::string(IOPSLIMIT_TEST_DATA) + "/nri-kubernetes_1_35_kubelet_pods.json") >> src;
+    Json::Value tmpl;
+    for (const auto& p : src["items"])
+        if (p["metadata"]["name"].asString() == "e2e-deployment-79967c5968-zjslc") tmpl = p;
+    Json::Value list;
+    list["kind"] = "PodList";
+    list["items"] = Json::arrayValue;
+    std::vector<std::pair<std::string, std::string>> want;
+    char buf[80];
+    for (int i = 0; i < n; ++i) {
+        Json::Value p = tmpl;
+        std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", i);
+        p["metadata"]["uid"] = buf;
+        p["metadata"]["name"] = "many-" + std::to_string(i);
+        std::snprintf(buf, sizeof buf, "%064d", i);
+        p["status"]["containerStatuses"][0]["containerID"] = std::string("containerd://") + buf;
+        std::string limit = i % 3 == 0 ? "150" : "500";
+        if (i % 3 == 0) p["metadata"]["annotations"]["iops-limit/limit"] = "150";
+        list["items"].append(p);
+        Ctr c{"scraper", p["metadata"]["name"].asString(), p["metadata"]["uid"].asString(), "burstable", "x", buf};
+        std::string rel = cgroupOf(c, true);
+        writeText(cgroupRoot / rel / "io.max", "");
+        want.emplace_back(rel, limit);
+    }
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "";
+    writeText(podsFile, Json::writeString(w, list));
+    return want;
+}
+
+TEST_F(RunningDaemon, SigkillInTheMiddleOfALargeApplyThenRestartLeavesNoWrongLimit) {
+    fs::path cg = tmp_.path() / "cgroup";
+    auto want = makeManyPods(tmp_.path() / "pods.json", cg, 1000);
+    startBus(false);
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, daemonEnv(), tmp_.path(), "daemon");
+    // Kill it once it has started writing, before it can have finished.
+    auto limitedCount = [&] {
+        int n = 0;
+        for (const auto& [rel, limit] : want) n += readText(cg / rel / "io.max").empty() ? 0 : 1;
+        return n;
+    };
+    ASSERT_TRUE(waitFor([&] { return limitedCount() > 0; }, std::chrono::seconds(20))) << daemon_->err();
+    daemon_->stop(SIGKILL);
+    int before = limitedCount();
+    std::cout << "killed with " << before << " of 1000 containers limited\n";
+    startDaemon();
+    int wrong = 0;
+    for (const auto& [rel, limit] : want)
+        if (readText(cg / rel / "io.max") != "259:0 rbps=max wbps=max riops=" + limit + " wiops=" + limit + "\n") ++wrong;
+    EXPECT_EQ(wrong, 0);
+}
+
+TEST_F(RunningDaemon, ChurnOfContainersWhileAnnotationsChangeKeepsMemoryBounded) {
+    fs::path cg = tmp_.path() / "cgroup";
+    startBus(false);
+    startDaemon();
+    auto rssAfterStart = statusKiB(daemon_->pid(), "RssAnon:");
+    Json::Value pods;
+    std::ifstream(tmp_.path() / "pods.json") >> pods;
+    // 500 containers of unknown pods appear and vanish in bursts of 50, while the pods file
+    // flips an annotation and the daemon resyncs between bursts.
+    for (int burst = 0; burst < 10; ++burst) {
+        std::vector<std::string> made;
+        for (int i = 0; i < 50; ++i) {
+            char uid[40], id[70];
+            std::snprintf(uid, sizeof uid, "0f0f0f0f_%04d_4000_8000_%012d", burst, i);
+            std::snprintf(id, sizeof id, "%032d%032d", burst, i);
+            std::string rel = std::string("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod") + uid +
+                              ".slice/cri-containerd-" + id + ".scope";
+            appear(cg, rel, tmp_.path() / ("churn" + std::to_string(i)));
+            made.push_back(rel);
+        }
+        ASSERT_TRUE(waitFor([&] { return readText(cg / made.back() / "io.max").find("riops=500") != std::string::npos; }));
+        for (auto& item : pods["items"])
+            if (item["metadata"]["name"].asString() == "e2e-statefulset-0")
+                item["metadata"]["annotations"]["iops-limit/limit"] = burst % 2 ? "250" : "200";
+        writeText(tmp_.path() / "pods.json.tmp", Json::writeString(Json::StreamWriterBuilder(), pods));
+        fs::rename(tmp_.path() / "pods.json.tmp", tmp_.path() / "pods.json");
+        ASSERT_EQ(call("Resync").exitCode, 0);
+        for (const auto& rel : made) fs::remove_all(cg / rel);
+    }
+    ASSERT_EQ(call("Resync").exitCode, 0);
+    EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=250"), std::string::npos) << ioMax("e2e-statefulset-0");
+    auto rssEnd = statusKiB(daemon_->pid(), "RssAnon:");
+    std::cout << "daemon RssAnon: " << rssAfterStart << " KiB after start, " << rssEnd << " KiB after 500 containers of churn\n";
+    EXPECT_LT(rssEnd, rssAfterStart + 4096);  // bounded: nothing per vanished container stays
+    // Only the fixture's containers remain in the daemon's view.
+    EXPECT_EQ(property("ManagedContainers"), "u 8\n");
 }
 
 }  // namespace
