@@ -170,8 +170,9 @@ const ReconcileReport& Service::resync(bool dryRun) {
         lastSyncUsec_ = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count());
-    } else if (last_.source == "fallback" || last_.source == "none") {
-        podSource_ = "none";
+    } else if (last_.source == "fallback") {
+        // No source answered since start: limits came from the persisted last decisions.
+        podSource_ = engine_->rec->decisions().empty() ? "none" : "cache";
     }
     if (!engine_->watcher && watchEnabled_ && !dryRun) {
         engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(), [this](const std::string& cg) {

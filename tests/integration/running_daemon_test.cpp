@@ -508,7 +508,7 @@ TEST_F(RunningDaemon, ARestartWithEveryPodSourceDownRestoresTheLastDecisions) {
     EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
     EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
     EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "");
-    EXPECT_EQ(property("PodSource"), "s \"none\"\n");
+    EXPECT_EQ(property("PodSource"), "s \"cache\"\n");
 
     // The kubelet comes back: fresh data, same decisions, nothing loosened on the way.
     emu_->control("/mode?kubelet=normal");
