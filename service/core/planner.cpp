@@ -27,6 +27,10 @@ Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in) {
         }
         for (const Container& c : pod.containers) {
             if (c.state != ContainerState::Running) continue;
+            if (plan.entries.size() >= kMaxContainers) {
+                ++plan.skippedContainers;
+                continue;
+            }
             PlanEntry e;
             e.ns = pod.ns;
             e.pod = pod.name;

@@ -31,6 +31,10 @@ struct PlanEntry {
     LimitDecision decision;
 };
 
+// More running containers than this in one pass is not a node: the excess is reported, not
+// planned, so memory stays bounded and the first ones are still reconciled.
+inline constexpr size_t kMaxContainers = 10000;
+
 struct PlanInput {
     Limits defaults;
     const Filter* filter = nullptr;
@@ -42,6 +46,7 @@ struct Plan {
     std::vector<PlanEntry> entries;
     // Per pod, annotation problems (bad values, unknown keys), reported once per pod.
     std::map<std::string, std::vector<AnnotationProblem>> podProblems;
+    size_t skippedContainers = 0;  // beyond kMaxContainers
 };
 
 Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in);

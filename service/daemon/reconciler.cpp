@@ -119,6 +119,10 @@ ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& 
     in.overrides = &overrides_;
     core::Plan plan = core::makePlan(pods.pods, in);
     reportProblems(plan, pods);
+    if (plan.skippedContainers)
+        log::error("Failed to plan " + std::to_string(plan.skippedContainers) + " container(s): more than " +
+                   std::to_string(core::kMaxContainers) + " running containers in the pod data; the first " +
+                   std::to_string(core::kMaxContainers) + " are reconciled");
 
     ReconcileReport report;
     report.source = source;

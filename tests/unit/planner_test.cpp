@@ -365,3 +365,31 @@ TEST(PlannerNames, Sources) {
 
 }  // namespace
 }  // namespace iopslimit::core
+
+namespace {
+
+TEST(PlannerLimits, MoreThanTenThousandContainersAreCountedNotPlanned) {
+    using namespace iopslimit::core;
+    std::vector<Pod> pods;
+    for (size_t i = 0; i < kMaxContainers + 5; ++i) {
+        Pod p;
+        p.uid = "u" + std::to_string(i);
+        p.ns = "ns";
+        p.name = "p" + std::to_string(i);
+        Container c;
+        c.name = "c";
+        c.state = ContainerState::Running;
+        c.containerId = "containerd://" + std::string(64, 'a');
+        p.containers.push_back(c);
+        pods.push_back(std::move(p));
+    }
+    PlanInput in;
+    in.defaults = Limits{500, 500, 0, 0};
+    Plan plan = makePlan(pods, in);
+    EXPECT_EQ(plan.entries.size(), kMaxContainers);
+    EXPECT_EQ(plan.skippedContainers, 5u);
+    EXPECT_EQ(plan.entries.front().pod, "p0");
+    EXPECT_EQ(plan.entries.front().limits.readIops, 500u);
+}
+
+}  // namespace
