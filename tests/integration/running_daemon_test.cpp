@@ -352,8 +352,9 @@ TEST_F(RunningDaemon, NotifiesSystemdOfReadinessReloadAndStop) {
     NotifySocket notify(tmp_.path() / "notify");
     startBus(false);
     startDaemon();
-    std::string msgs = notify.drain();
-    EXPECT_NE(msgs.find("READY=1"), std::string::npos) << msgs;
+    // READY=1 follows the bus name by a hair: wait for it rather than race it.
+    std::string msgs;
+    EXPECT_TRUE(waitFor([&] { return (msgs = notify.drain()).find("READY=1") != std::string::npos; })) << msgs;
     EXPECT_NE(msgs.find("STATUS=Limiting 8 containers on nvme0n1 (259:0) via cgroup v2 files; pods from kubelet"),
               std::string::npos)
         << msgs;
