@@ -12,6 +12,8 @@ packages=(
   python3 openssl curl dbus-daemon dbus-bin
   # system tier: real cgroups, loop devices, fio, the systemd testhost
   fio util-linux mount e2fsprogs systemd dbus procps
+  # fuzzing (libFuzzer comes with clang)
+  clang libclang-rt-14-dev
 )
 
 missing=()
