@@ -83,167 +83,119 @@ std::string readString(od::value v) {
 
 // keepPrefix: only keys starting with it are kept (annotations: only ours matter, and others,
 // like kubectl's last-applied-configuration, can be kilobytes each).
-std::map<std::string, std::string> readStringMap(od::value v, std::string_view keepPrefix = {}) {
-    std::map<std::string, std::string> out;
+bool isType(od::value& v, od::json_type want) {
     od::json_type t;
     check(v.type().get(t));
-    if (t != od::json_type::object) return out;
+    return t == want;
+}
+
+// Calls f(key, value) for each field of an object value; anything else is skipped.
+template <typename F>
+void forEachField(od::value v, F&& f) {
+    if (!isType(v, od::json_type::object)) return;
     od::object obj;
     check(v.get_object().get(obj));
     for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
+        od::field fl;
+        check(std::move(field).get(fl));
         std::string_view key;
-        check(f.unescaped_key().get(key));
-        if (key.substr(0, keepPrefix.size()) != keepPrefix && !(keepPrefix.size() && key == Pod::kMirrorAnnotation)) continue;
+        check(fl.unescaped_key().get(key));
+        f(key, fl.value());
+    }
+}
+
+std::map<std::string, std::string> readStringMap(od::value v, std::string_view keepPrefix = {}) {
+    std::map<std::string, std::string> out;
+    forEachField(v, [&](std::string_view key, od::value val) {
+        if (key.substr(0, keepPrefix.size()) != keepPrefix && !(keepPrefix.size() && key == Pod::kMirrorAnnotation)) return;
         std::string k(key);
-        od::value val = f.value();
-        od::json_type vt;
-        check(val.type().get(vt));
-        if (vt != od::json_type::string) continue;
+        if (!isType(val, od::json_type::string)) return;
         std::string_view sv;
         check(val.get_string().get(sv));
         out.insert_or_assign(std::move(k), std::string(sv));
-    }
+    });
     return out;
 }
 
 void readStatuses(od::value v, ContainerKind kind, std::vector<Container>& out) {
-    od::json_type t;
-    check(v.type().get(t));
-    if (t != od::json_type::array) return;
+    if (!isType(v, od::json_type::array)) return;
     od::array arr;
     check(v.get_array().get(arr));
     for (auto element : arr) {
         od::value cs;
         check(std::move(element).get(cs));
-        od::json_type ct;
-        check(cs.type().get(ct));
-        if (ct != od::json_type::object) continue;
-        od::object obj;
-        check(cs.get_object().get(obj));
         Container c;
         c.kind = kind;
-        for (auto field : obj) {
-            od::field f;
-            check(std::move(field).get(f));
-            std::string_view key;
-            check(f.unescaped_key().get(key));
-            if (key == "name") c.name = readString(f.value());
-            else if (key == "image") c.image = readString(f.value());
-            else if (key == "containerID") c.containerId = readString(f.value());
-            else if (key == "state") {
-                od::value st = f.value();
-                od::json_type stt;
-                check(st.type().get(stt));
-                if (stt != od::json_type::object) continue;
-                od::object so;
-                check(st.get_object().get(so));
-                for (auto sf : so) {
-                    od::field s;
-                    check(std::move(sf).get(s));
-                    std::string_view k;
-                    check(s.unescaped_key().get(k));
+        forEachField(cs, [&](std::string_view key, od::value val) {
+            if (key == "name") c.name = readString(val);
+            else if (key == "image") c.image = readString(val);
+            else if (key == "containerID") c.containerId = readString(val);
+            else if (key == "state")
+                forEachField(val, [&](std::string_view k, od::value) {
                     // The kubelet sets exactly one of these; take the first present.
-                    if (c.state != ContainerState::Unknown) continue;
+                    if (c.state != ContainerState::Unknown) return;
                     if (k == "running") c.state = ContainerState::Running;
                     else if (k == "terminated") c.state = ContainerState::Terminated;
                     else if (k == "waiting") c.state = ContainerState::Waiting;
-                }
-            }
-        }
+                });
+        });
         if (!c.name.empty()) out.push_back(std::move(c));
     }
 }
 
 void readMetadata(od::value v, Pod& p) {
-    od::json_type t;
-    check(v.type().get(t));
-    if (t != od::json_type::object) return;
-    od::object obj;
-    check(v.get_object().get(obj));
-    for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
-        std::string_view key;
-        check(f.unescaped_key().get(key));
-        if (key == "uid") p.uid = readString(f.value());
-        else if (key == "resourceVersion") p.resourceVersion = readString(f.value());
-        else if (key == "name") p.name = readString(f.value());
-        else if (key == "namespace") p.ns = readString(f.value());
-        else if (key == "labels") p.labels = readStringMap(f.value());
-        else if (key == "annotations") p.annotations = readStringMap(f.value(), kAnnotationPrefix);
-    }
+    forEachField(v, [&](std::string_view key, od::value val) {
+        if (key == "uid") p.uid = readString(val);
+        else if (key == "resourceVersion") p.resourceVersion = readString(val);
+        else if (key == "name") p.name = readString(val);
+        else if (key == "namespace") p.ns = readString(val);
+        else if (key == "labels") p.labels = readStringMap(val);
+        else if (key == "annotations") p.annotations = readStringMap(val, kAnnotationPrefix);
+    });
 }
 
 void readStatus(od::value v, Pod& p) {
-    od::json_type t;
-    check(v.type().get(t));
-    if (t != od::json_type::object) return;
-    od::object obj;
-    check(v.get_object().get(obj));
     // Keep the documented order (init, regular, ephemeral) whatever order the fields come in.
     std::vector<Container> init, regular, ephemeral;
-    for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
-        std::string_view key;
-        check(f.unescaped_key().get(key));
-        if (key == "phase") p.phase = readString(f.value());
+    forEachField(v, [&](std::string_view key, od::value val) {
+        if (key == "phase") p.phase = readString(val);
         else if (key == "qosClass") {
-            std::string q = readString(f.value());
+            std::string q = readString(val);
             p.qosKnown = true;
             if (q == "Guaranteed") p.qos = QosClass::Guaranteed;
             else if (q == "Burstable") p.qos = QosClass::Burstable;
             else if (q == "BestEffort") p.qos = QosClass::BestEffort;
             else p.qosKnown = false;
-        } else if (key == "initContainerStatuses") readStatuses(f.value(), ContainerKind::Init, init);
-        else if (key == "containerStatuses") readStatuses(f.value(), ContainerKind::Regular, regular);
-        else if (key == "ephemeralContainerStatuses") readStatuses(f.value(), ContainerKind::Ephemeral, ephemeral);
-    }
+        } else if (key == "initContainerStatuses") readStatuses(val, ContainerKind::Init, init);
+        else if (key == "containerStatuses") readStatuses(val, ContainerKind::Regular, regular);
+        else if (key == "ephemeralContainerStatuses") readStatuses(val, ContainerKind::Ephemeral, ephemeral);
+    });
     p.containers = std::move(init);
     p.containers.insert(p.containers.end(), std::make_move_iterator(regular.begin()), std::make_move_iterator(regular.end()));
     p.containers.insert(p.containers.end(), std::make_move_iterator(ephemeral.begin()), std::make_move_iterator(ephemeral.end()));
 }
 
 void readSpec(od::value v, Pod& p) {
-    od::json_type t;
-    check(v.type().get(t));
-    if (t != od::json_type::object) return;
-    od::object obj;
-    check(v.get_object().get(obj));
-    for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
-        std::string_view key;
-        check(f.unescaped_key().get(key));
-        if (key == "nodeName") p.nodeName = readString(f.value());
-    }
+    forEachField(v, [&](std::string_view key, od::value val) {
+        if (key == "nodeName") p.nodeName = readString(val);
+    });
 }
 
 // One item of a PodList (or a watch event's object). Returns false, with why, for an item
 // that is not a usable pod.
 bool readPod(od::value v, Pod& p, std::string& why) {
-    od::json_type t;
-    check(v.type().get(t));
-    if (t != od::json_type::object) {
+    if (!isType(v, od::json_type::object)) {
         why = "not an object";
         return false;
     }
-    od::object obj;
-    check(v.get_object().get(obj));
     bool hasMetadata = false;
-    for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
-        std::string_view key;
-        check(f.unescaped_key().get(key));
+    forEachField(v, [&](std::string_view key, od::value val) {
         if (key == "metadata") {
             hasMetadata = true;
-            readMetadata(f.value(), p);
-        } else if (key == "spec") readSpec(f.value(), p);
-        else if (key == "status") readStatus(f.value(), p);
-    }
+            readMetadata(val, p);
+        } else if (key == "spec") readSpec(val, p);
+        else if (key == "status") readStatus(val, p);
+    });
     if (!hasMetadata) {
         why = "no metadata";
         return false;
@@ -274,16 +226,12 @@ std::string decodeResourceVersion(od::parser& parser, const std::string& bytes) 
     simdjson::padded_string padded(bytes);
     od::document doc;
     check(parser.iterate(padded).get(doc));
-    od::object obj;
-    check(doc.get_object().get(obj));
+    od::value v;
+    check(doc.get_value().get(v));
     std::string rv;
-    for (auto field : obj) {
-        od::field f;
-        check(std::move(field).get(f));
-        std::string_view k;
-        check(f.unescaped_key().get(k));
-        if (k == "resourceVersion") rv = readString(f.value());
-    }
+    forEachField(v, [&](std::string_view k, od::value val) {
+        if (k == "resourceVersion") rv = readString(val);
+    });
     return rv;
 }
 
@@ -566,41 +514,28 @@ Result<WatchEvent> decodeWatchEvent(std::string_view line) {
         simdjson::padded_string padded(line.data(), line.size());
         od::document doc;
         check(parser.iterate(padded).get(doc));
-        od::object root;
-        check(doc.get_object().get(root));
-        for (auto field : root) {
-            od::field f;
-            check(std::move(field).get(f));
-            std::string_view key;
-            check(f.unescaped_key().get(key));
+        od::value root;
+        check(doc.get_value().get(root));
+        if (!isType(root, od::json_type::object)) return makeError("invalid watch event: not an object");
+        forEachField(root, [&](std::string_view key, od::value val) {
             if (key == "type") {
-                type = readString(f.value());
-            } else if (key == "object") {
-                od::value v = f.value();
-                od::json_type t;
-                check(v.type().get(t));
-                if (t != od::json_type::object) continue;
+                type = readString(val);
+            } else if (key == "object" && isType(val, od::json_type::object)) {
                 haveObject = true;
-                od::object obj;
-                check(v.get_object().get(obj));
-                for (auto of : obj) {
-                    od::field o;
-                    check(std::move(of).get(o));
-                    std::string_view k;
-                    check(o.unescaped_key().get(k));
-                    if (k == "metadata") readMetadata(o.value(), ev.pod);
-                    else if (k == "spec") readSpec(o.value(), ev.pod);
-                    else if (k == "status") readStatus(o.value(), ev.pod);  // a Status' "status" is a string: skipped
-                    else if (k == "kind") kind = readString(o.value());
-                    else if (k == "message") ev.message = readString(o.value());
-                    else if (k == "reason") reason = readString(o.value());
+                forEachField(val, [&](std::string_view k, od::value o) {
+                    if (k == "metadata") readMetadata(o, ev.pod);
+                    else if (k == "spec") readSpec(o, ev.pod);
+                    else if (k == "status") readStatus(o, ev.pod);  // a Status' "status" is a string: skipped
+                    else if (k == "kind") kind = readString(o);
+                    else if (k == "message") ev.message = readString(o);
+                    else if (k == "reason") reason = readString(o);
                     else if (k == "code") {
                         int64_t c = 0;
-                        if (!o.value().get_int64().get(c)) ev.code = static_cast<int>(c);
+                        if (!o.get_int64().get(c)) ev.code = static_cast<int>(c);
                     }
-                }
+                });
             }
-        }
+        });
     } catch (const Fail& f) {
         return makeError(std::string("invalid watch event: ") + simdjson::error_message(f.code));
     }
