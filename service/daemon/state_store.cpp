@@ -57,23 +57,37 @@ core::Status writeAtomically(const std::string& dir, const std::string& name, co
 
 std::string key(const std::string& ns, const std::string& pod) { return ns + "/" + pod; }
 
-}  // namespace
-
-std::string OverrideStore::load() {
-    overrides_.clear();
-    std::ifstream in(path());
-    if (!in) return {};
+// Reads a state file: Missing -> nothing to load; Invalid -> why, in `why`.
+enum class Loaded { Missing, Ok, Invalid };
+Loaded readStateFile(const std::string& path, const char* arrayField, Json::Value& root, std::string& why) {
+    std::ifstream in(path);
+    if (!in) return Loaded::Missing;
     std::stringstream ss;
     ss << in.rdbuf();
     std::string text = ss.str();
     Json::CharReaderBuilder b;
     b["stackLimit"] = 20;
     std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-    Json::Value root;
     std::string errs;
-    std::string why;
     if (!reader->parse(text.data(), text.data() + text.size(), &root, &errs)) why = "invalid JSON";
-    else if (!root.isObject() || !root["overrides"].isArray()) why = "not an overrides document";
+    else if (!root.isObject() || !root[arrayField].isArray()) why = std::string("no \"") + arrayField + "\" array";
+    return why.empty() ? Loaded::Ok : Loaded::Invalid;
+}
+
+// A corrupt state file is kept for inspection, never fatal: <path>.corrupt-<time>.
+std::string moveAside(const std::string& path) {
+    std::string aside = path + ".corrupt-" + std::to_string(std::time(nullptr));
+    ::rename(path.c_str(), aside.c_str());
+    return aside;
+}
+
+}  // namespace
+
+std::string OverrideStore::load() {
+    overrides_.clear();
+    Json::Value root;
+    std::string why;
+    if (readStateFile(path(), "overrides", root, why) == Loaded::Missing) return {};
     std::map<std::string, core::Limits> loaded;
     if (why.empty()) {
         for (const auto& o : root["overrides"]) {
@@ -87,12 +101,9 @@ std::string OverrideStore::load() {
                 core::Limits{num("readIops"), num("writeIops"), num("readBps"), num("writeBps")};
         }
     }
-    if (!why.empty()) {
-        std::string aside = path() + ".corrupt-" + std::to_string(std::time(nullptr));
-        ::rename(path().c_str(), aside.c_str());
-        return "Failed to load overrides from " + path() + ": " + why + "; moved it to " + aside +
+    if (!why.empty())
+        return "Failed to load overrides from " + path() + ": " + why + "; moved it to " + moveAside(path()) +
                " and started without overrides";
-    }
     overrides_ = std::move(loaded);
     return {};
 }
@@ -160,18 +171,9 @@ std::string renderCache(const DecisionCache& cache) {
 
 std::string DecisionCacheStore::load(DecisionCache& out) {
     out.clear();
-    std::ifstream in(path());
-    if (!in) return {};
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    Json::CharReaderBuilder b;
-    b["stackLimit"] = 20;
-    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
     Json::Value root;
-    std::string errs, why;
-    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errs)) why = "invalid JSON";
-    else if (!root.isObject() || !root["containers"].isArray()) why = "not a decisions document";
+    std::string why;
+    if (readStateFile(path(), "containers", root, why) == Loaded::Missing) return {};
     DecisionCache loaded;
     if (why.empty()) {
         for (const auto& o : root["containers"]) {
@@ -188,11 +190,8 @@ std::string DecisionCacheStore::load(DecisionCache& out) {
             loaded[o["id"].asString()] = d;
         }
     }
-    if (!why.empty()) {
-        std::string aside = path() + ".corrupt-" + std::to_string(std::time(nullptr));
-        ::rename(path().c_str(), aside.c_str());
-        return "Failed to load last-known decisions from " + path() + ": " + why + "; moved it to " + aside;
-    }
+    if (!why.empty())
+        return "Failed to load last-known decisions from " + path() + ": " + why + "; moved it to " + moveAside(path());
     out = std::move(loaded);
     lastWritten_ = renderCache(out);
     return {};

@@ -63,16 +63,23 @@ struct RunResult {
 
 // Runs argv with the given environment additions (the test's own environment minus the
 // iops-limitd variables, so the host's settings never leak in), capturing stdout and stderr.
-inline RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                     const fs::path& scratch) {
-    std::vector<std::string> envStrings;
+// The environment for a child: the test's own minus what would leak into it (systemd's
+// notify/journal variables and anything env sets), plus env.
+inline std::vector<std::string> childEnvironment(const std::map<std::string, std::string>& env) {
+    std::vector<std::string> out;
     for (char** e = environ; *e; ++e) {
         std::string kv = *e;
         std::string k = kv.substr(0, kv.find('='));
         if (env.count(k) || k == "NOTIFY_SOCKET" || k == "JOURNAL_STREAM" || k == "INVOCATION_ID") continue;
-        envStrings.push_back(kv);
+        out.push_back(kv);
     }
-    for (const auto& [k, v] : env) envStrings.push_back(k + "=" + v);
+    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    return out;
+}
+
+inline RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                     const fs::path& scratch) {
+    std::vector<std::string> envStrings = childEnvironment(env);
     std::vector<char*> envp, args;
     for (auto& s : envStrings) envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -275,14 +282,7 @@ public:
     Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, const fs::path& logDir,
             const std::string& name)
         : out_(logDir / (name + ".out")), err_(logDir / (name + ".err")) {
-        std::vector<std::string> envStrings;
-        for (char** e = environ; *e; ++e) {
-            std::string kv = *e;
-            std::string k = kv.substr(0, kv.find('='));
-            if (env.count(k) || k == "NOTIFY_SOCKET" || k == "JOURNAL_STREAM" || k == "INVOCATION_ID") continue;
-            envStrings.push_back(kv);
-        }
-        for (const auto& [k, v] : env) envStrings.push_back(k + "=" + v);
+        std::vector<std::string> envStrings = childEnvironment(env);
         std::vector<char*> envp, args;
         for (auto& s : envStrings) envp.push_back(s.data());
         envp.push_back(nullptr);
