@@ -17,9 +17,12 @@ FUZZ=${FUZZ:-$CI_DEFAULT}
 "$REPO/tests/install-deps.sh"
 status=0
 
-if [ "$FUZZ" = 1 ] && [ -x "$REPO/tests/fuzz.sh" ]; then
-    echo "==> libFuzzer targets, briefly (tests/fuzz.sh 10 runs them longer)"
-    FUZZ_SECONDS=${FUZZ_SECONDS:-10} "$REPO/tests/fuzz.sh" --ctest || status=1
+if [ "$FUZZ" = 1 ] && [ -f "$REPO/tests/fuzz/CMakeLists.txt" ]; then
+    echo "==> libFuzzer targets, ${FUZZ_SECONDS:-5} s each (tests/fuzz.sh SECONDS runs them longer)"
+    cmake -S "$REPO" -B "$REPO/build-fuzz" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
+        -DIOPSLIMIT_FUZZ=ON -DBUILD_TESTING=OFF -DIOPSLIMIT_FUZZ_SECONDS="${FUZZ_SECONDS:-5}" >/dev/null
+    cmake --build "$REPO/build-fuzz" -j"$(nproc)" --target fuzzers
+    (cd "$REPO/build-fuzz" && ctest --output-on-failure -j2 -L fuzz) || status=1
 fi
 
 if [ "$SANITIZE" = 1 ]; then
