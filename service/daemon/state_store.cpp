@@ -69,9 +69,36 @@ Loaded readStateFile(const std::string& path, const char* arrayField, Json::Valu
     b["stackLimit"] = 20;
     std::unique_ptr<Json::CharReader> reader(b.newCharReader());
     std::string errs;
-    if (!reader->parse(text.data(), text.data() + text.size(), &root, &errs)) why = "invalid JSON";
+    bool parsed = false;
+    try {
+        parsed = reader->parse(text.data(), text.data() + text.size(), &root, &errs);
+    } catch (const Json::Exception&) {
+        parsed = false;  // jsoncpp throws past its nesting limit instead of failing
+    }
+    if (!parsed) why = "invalid JSON";
     else if (!root.isObject() || !root[arrayField].isArray()) why = std::string("no \"") + arrayField + "\" array";
     return why.empty() ? Loaded::Ok : Loaded::Invalid;
+}
+
+// Typed reads that never throw (jsoncpp's as*() throw on the wrong type).
+std::string stringField(const Json::Value& o, const char* k) {
+    const Json::Value& v = o[k];
+    return v.isString() ? v.asString() : std::string();
+}
+uint64_t numberField(const Json::Value& o, const char* k) {
+    const Json::Value& v = o[k];
+    return v.isUInt64() ? v.asUInt64() : 0;
+}
+core::Limits limitsOf(const Json::Value& o) {
+    return core::Limits{numberField(o, "readIops"), numberField(o, "writeIops"), numberField(o, "readBps"),
+                        numberField(o, "writeBps")};
+}
+// A Kubernetes namespace or pod name: what the D-Bus API accepts (no '/', which keys use).
+bool validName(const std::string& s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+    return true;
 }
 
 // A corrupt state file is kept for inspection, never fatal: <path>.corrupt-<time>.
@@ -91,14 +118,11 @@ std::string OverrideStore::load() {
     std::map<std::string, core::Limits> loaded;
     if (why.empty()) {
         for (const auto& o : root["overrides"]) {
-            auto num = [&](const char* k) { return o[k].isUInt64() ? o[k].asUInt64() : 0; };
-            if (!o.isObject() || !o["namespace"].isString() || !o["pod"].isString() ||
-                o["namespace"].asString().empty() || o["pod"].asString().empty()) {
+            if (!o.isObject() || !validName(stringField(o, "namespace")) || !validName(stringField(o, "pod"))) {
                 why = "malformed entry";
                 break;
             }
-            loaded[key(o["namespace"].asString(), o["pod"].asString())] =
-                core::Limits{num("readIops"), num("writeIops"), num("readBps"), num("writeBps")};
+            loaded[key(stringField(o, "namespace"), stringField(o, "pod"))] = limitsOf(o);
         }
     }
     if (!why.empty())
@@ -177,17 +201,16 @@ std::string DecisionCacheStore::load(DecisionCache& out) {
     DecisionCache loaded;
     if (why.empty()) {
         for (const auto& o : root["containers"]) {
-            if (!o.isObject() || !o["id"].isString() || o["id"].asString().empty()) {
+            if (!o.isObject() || stringField(o, "id").empty()) {
                 why = "malformed entry";
                 break;
             }
-            auto num = [&](const char* k) { return o[k].isUInt64() ? o[k].asUInt64() : 0; };
             CachedDecision d;
-            d.ns = o["namespace"].asString();
-            d.pod = o["pod"].asString();
-            d.excluded = o["excluded"].asBool();
-            d.limits = core::Limits{num("readIops"), num("writeIops"), num("readBps"), num("writeBps")};
-            loaded[o["id"].asString()] = d;
+            d.ns = stringField(o, "namespace");
+            d.pod = stringField(o, "pod");
+            d.excluded = o["excluded"].isBool() && o["excluded"].asBool();
+            d.limits = limitsOf(o);
+            loaded[stringField(o, "id")] = d;
         }
     }
     if (!why.empty())
