@@ -717,7 +717,13 @@ TEST_F(RunningDaemon, ChurnOfContainersWhileAnnotationsChangeKeepsMemoryBounded)
     EXPECT_NE(ioMax("e2e-statefulset-0").find("riops=250"), std::string::npos) << ioMax("e2e-statefulset-0");
     auto rssEnd = statusKiB(daemon_->pid(), "RssAnon:");
     std::cout << "daemon RssAnon: " << rssAfterStart << " KiB after start, " << rssEnd << " KiB after 500 containers of churn\n";
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's quarantine keeps freed memory resident on purpose: RSS says nothing here (the
+    // leak checker at exit does).
+    (void)rssEnd;
+#else
     EXPECT_LT(rssEnd, rssAfterStart + 4096);  // bounded: nothing per vanished container stays
+#endif
     // Only the fixture's containers remain in the daemon's view.
     EXPECT_EQ(property("ManagedContainers"), "u 8\n");
 }
