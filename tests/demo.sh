@@ -83,4 +83,13 @@ for dir in "${dirs[@]}"; do
     fi
 done
 
+# The systemd path, where a real systemd can be booted in private namespaces (the testhost):
+# the same kind of pods as scopes, limits set through systemd's SetUnitProperties and read back,
+# kept across daemon-reload, daemon-reexec and a restart of iops-limitd.
+if [ -x "$SYSD_TESTHOST" ] && [ -x /lib/systemd/systemd ] && [ "${DEMO_SYSTEMD:-1}" = 1 ]; then
+    log "the systemd path: iops-limitd against a real systemd (tests/system/v2_systemd_backend_test.sh)"
+    IOPSLIMITD=$DAEMON bash "$REPO/tests/system/v2_systemd_backend_test.sh" 2>&1 |
+        grep -E '^(==>|PASS|FAIL|SKIP|RESULT)|IOReadIOPSMax|Backend' | sed 's/^/    /'
+fi
+
 log "cleaning up (processes, cgroups, loop disk, temp files)"
