@@ -56,7 +56,8 @@ for t in $targets; do
     printf '%-16s %-6s %12s %10s %8s %8s\n' "$t" "$result" "$(stat number_of_executed_units)" \
         "$(stat average_exec_per_sec)" "$(stat peak_rss_mb)" "$(ls "$WORK/corpus/$t" | wc -l)"
     if [[ $result == FAIL ]]; then
-        grep -E 'ERROR: |FUZZ_CHECK|runtime error|SUMMARY|Test unit written' "$log" | head -8 | sed 's/^/    /'
+        grep -E '^==[0-9]+==ERROR|^FUZZ_CHECK|^  |what\(\)|runtime error|^SUMMARY|Test unit written' "$log" | head -8 |
+            sed 's/^/    /'
     fi
 done
 ((failed == 0)) || { echo "crash inputs: $WORK/artifacts/<target>/, logs: $WORK/logs/" >&2; exit 1; }

@@ -1,8 +1,9 @@
 # Prepares the working directories of the fuzz targets and derives seeds from the project's real
 # data, so nothing is copied into the source tree:
 #   cmake -DSOURCE_DIR=<repo> -DWORK_DIR=<build>/tests/fuzz -DTARGETS=podlist,watch_event,... -P seed_corpus.cmake
-# For each target T it creates WORK_DIR/corpus/T (where libFuzzer writes new inputs),
-# WORK_DIR/artifacts/T (crashes) and WORK_DIR/seeds/T (derived seeds, rewritten on every run):
+# For each target T it creates WORK_DIR/corpus/T (new inputs of tests/fuzz.sh runs, kept),
+# WORK_DIR/ctest-corpus/T (new inputs of a CTest run, emptied here), WORK_DIR/artifacts/T
+# (crashes) and WORK_DIR/seeds/T (derived seeds, rewritten on every run):
 #   podlist       one-pod PodLists cut from the kubelet PodLists, the watch events' objects and
 #                 the GKE pod statuses (the whole PodLists are read from tests/data directly)
 #   watch_event   each line of the *.ndjson samples; each kubelet pod as a MODIFIED event
@@ -21,8 +22,8 @@ set(DATA ${SOURCE_DIR}/tests/data)
 
 foreach(t ${TARGETS})
   file(MAKE_DIRECTORY ${WORK_DIR}/corpus/${t} ${WORK_DIR}/artifacts/${t})
-  file(REMOVE_RECURSE ${WORK_DIR}/seeds/${t})
-  file(MAKE_DIRECTORY ${WORK_DIR}/seeds/${t})
+  file(REMOVE_RECURSE ${WORK_DIR}/seeds/${t} ${WORK_DIR}/ctest-corpus/${t})
+  file(MAKE_DIRECTORY ${WORK_DIR}/seeds/${t} ${WORK_DIR}/ctest-corpus/${t})
 endforeach()
 
 set(count 0)
