@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config
-  libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libcurl4-openssl-dev libjsoncpp-dev libsimdjson-dev
+  libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libcurl4-openssl-dev libjsoncpp-dev libsimdjson-dev libmicrohttpd-dev
   googletest libgtest-dev libgmock-dev
   # integration tier: loopback HTTPS emulator, certificates, private D-Bus
   python3 openssl curl dbus-daemon dbus-bin

@@ -52,10 +52,67 @@ const std::vector<ConfigVariable>& configVariables() {
         {"KUBECONFIG", "", "kubeconfig for the API server when KUBE_API_SERVER is unset (e.g. /etc/kubernetes/kubelet.conf)"},
         {"HTTP_TIMEOUT", "30", "seconds for one pod-source request (connect timeout: 5)"},
         {"WATCH_STALL_TIMEOUT", "90", "seconds of silence after which the API-server watch is reconnected"},
+        {"METRICS_ADDRESS", "", "serve Prometheus metrics at http://ADDRESS/metrics: PORT, :PORT (loopback), IP:PORT or [IPv6]:PORT; off when empty"},
         {"STATE_DIRECTORY", "/var/lib/iops-limit", "state directory (set by systemd's StateDirectory=)"},
     };
     return vars;
 }
+
+Result<MetricsAddress> parseMetricsAddress(std::string_view s) {
+    MetricsAddress a;
+    std::string_view host, port;
+    if (s.starts_with('[')) {
+        size_t close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+            return makeError("expected [IPv6]:PORT");
+        host = s.substr(1, close - 1);
+        port = s.substr(close + 2);
+        a.ipv6 = true;
+    } else if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return makeError("an IPv6 address needs brackets: [IPv6]:PORT");
+    } else {
+        port = s;
+    }
+    unsigned p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535)
+        return makeError("the port must be a number from 1 to 65535");
+    a.port = static_cast<uint16_t>(p);
+    if (host.empty() || host == "localhost") {
+        a.host = a.ipv6 ? "::1" : "127.0.0.1";
+        return a;
+    }
+    // Numeric addresses only: no name lookups at start, and the operator sees exactly what is bound.
+    if (a.ipv6) {
+        if (host.size() > 45 || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos ||
+            host.find(':') == std::string_view::npos)
+            return makeError("not an IPv6 address: \"" + std::string(host.substr(0, 64)) + "\"");
+    } else {
+        int parts = 0;
+        size_t i = 0;
+        while (i <= host.size()) {
+            size_t dot = host.find('.', i);
+            if (dot == std::string_view::npos) dot = host.size();
+            std::string_view octet = host.substr(i, dot - i);
+            unsigned v = 256;
+            auto [oe, oec] = std::from_chars(octet.data(), octet.data() + octet.size(), v);
+            if (octet.empty() || octet.size() > 3 || oec != std::errc() || oe != octet.data() + octet.size() || v > 255)
+                return makeError("not an IPv4 address: \"" + std::string(host.substr(0, 64)) + "\" (numeric addresses only, or localhost)");
+            ++parts;
+            i = dot + 1;
+        }
+        if (parts != 4)
+            return makeError("not an IPv4 address: \"" + std::string(host.substr(0, 64)) + "\" (numeric addresses only, or localhost)");
+    }
+    a.host = std::string(host);
+    return a;
+}
+
+std::string MetricsAddress::str() const { return ipv6 ? "[" + host + "]:" + std::to_string(port) : host + ":" + std::to_string(port); }
+
+bool MetricsAddress::loopback() const { return ipv6 ? host == "::1" : host.starts_with("127."); }
 
 namespace {
 
@@ -266,6 +323,12 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     auto stall = parseUnsigned("WATCH_STALL_TIMEOUT", r.get("WATCH_STALL_TIMEOUT", "90"), 1, 3600);
     if (!stall) return stall.error();
     c.watchStallSec = *stall;
+
+    if (std::string m = trim(r.get("METRICS_ADDRESS", "")); !m.empty()) {
+        auto addr = parseMetricsAddress(m);
+        if (!addr) return bad("METRICS_ADDRESS", m, addr.error().message);
+        c.metrics = std::move(addr).value();
+    }
 
     c.stateDirectory = r.get("STATE_DIRECTORY", "/var/lib/iops-limit");
     // systemd may pass several colon-separated state directories; the first is ours.

@@ -34,6 +34,18 @@ struct ApiServerConfig {
     bool skipVerify = false;
 };
 
+// METRICS_ADDRESS: where the Prometheus endpoint listens. Numeric only; "PORT" and ":PORT" mean
+// loopback.
+struct MetricsAddress {
+    std::string host;  // numeric IPv4 or IPv6 (without brackets)
+    uint16_t port = 0;
+    bool ipv6 = false;
+    std::string str() const;
+    bool loopback() const;
+    bool operator==(const MetricsAddress&) const = default;
+};
+Result<MetricsAddress> parseMetricsAddress(std::string_view s);
+
 struct Config {
     std::string nodeName;
     bool nodeNameFromHostname = false;
@@ -53,7 +65,8 @@ struct Config {
     std::string kubeconfigPath;  // KUBECONFIG: read at start when KUBE_API_SERVER is not set
     unsigned httpConnectTimeoutMs = 5000;
     unsigned httpTimeoutMs = 30000;
-    long watchStallSec = 90;  // a watch silent this long is reconnected (bookmarks come ~every 60 s)
+    long watchStallSec = 90;
+    std::optional<MetricsAddress> metrics;  // METRICS_ADDRESS; nullopt = no endpoint  // a watch silent this long is reconnected (bookmarks come ~every 60 s)
     std::string stateDirectory = "/var/lib/iops-limit";
     std::string procRoot = "/proc";
     std::string sysRoot = "/sys";

@@ -1,9 +1,14 @@
 // iops-limitctl: the command-line client of iops-limitd's D-Bus API (io.iopslimit1), in the
 // manner of loginctl and resolvectl. It honours DBUS_SYSTEM_BUS_ADDRESS.
 #include <sdbus-c++/sdbus-c++.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
+#include <thread>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -48,6 +53,10 @@ void usage(std::ostream& out) {
            "                             0 or max = unlimited, Q = quantity (100Mi, 50M)\n"
            "  clear NAMESPACE/POD        remove a pod's override (root)\n"
            "  overrides [--json]         list overrides\n"
+           "  top [-d SECONDS] [-n N] [-b] [--order iops|bps|limit|pressure]\n"
+           "                             containers by current IO, refreshing like systemd-cgtop:\n"
+           "                             LIMIT% is the busiest direction's share of its limit\n"
+           "                             (100 = throttled), PRESSURE io.pressure some avg10\n"
            "  resync                     fetch pods and reconcile now (root)\n"
            "  reload                     re-read the configuration (root)\n\n"
            "Options:\n"
@@ -181,6 +190,104 @@ int cmdOverrides(Manager& m, bool json, bool legend) {
     return 0;
 }
 
+// A rate with an IEC suffix: "0", "950", "12.5K", "3.0M".
+std::string humanRate(double v) {
+    if (v < 0) return "-";
+    const char* units[] = {"", "K", "M", "G", "T"};
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof buf, v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v);
+    else std::snprintf(buf, sizeof buf, v < 100 ? "%.1f%s" : "%.0f%s", v, units[u]);
+    return buf;
+}
+
+std::string iopsRate(double v) {
+    if (v < 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, v < 10 && v != std::floor(v) ? "%.1f" : "%.0f", v);
+    return buf;
+}
+
+struct TopOptions {
+    double interval = 1.0;
+    long iterations = -1;  // forever
+    bool batch = false;
+    std::string order = "iops";
+};
+
+// The share of the limit used by the busiest limited direction, in percent; -1 when unlimited.
+double limitShare(double ri, double wi, double rb, double wb, uint64_t lri, uint64_t lwi, uint64_t lrb, uint64_t lwb) {
+    double best = -1;
+    auto share = [&](double rate, uint64_t limit) {
+        if (limit && rate >= 0) best = std::max(best, 100.0 * rate / static_cast<double>(limit));
+    };
+    share(ri, lri);
+    share(wi, lwi);
+    share(rb, lrb);
+    share(wb, lwb);
+    return best;
+}
+
+int cmdTop(Manager& m, const TopOptions& o, bool legend) {
+    const bool tty = isatty(STDOUT_FILENO) && !o.batch;
+    std::string node = m.NodeName();
+    for (long it = 0; o.iterations < 0 || it < o.iterations; ++it) {
+        auto start = std::chrono::steady_clock::now();
+        std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, double, double, double, double,
+                                  double, uint64_t, uint64_t, uint64_t, uint64_t>>
+            rows;
+        uint64_t window = 0;
+        std::tie(rows, window) = m.ListContainerStats();
+        struct Line {
+            std::vector<std::string> cells;
+            double iops, bps, share, pressure;
+        };
+        std::vector<Line> lines;
+        int throttled = 0;
+        for (const auto& r : rows) {
+            double ri = r.get<4>(), wi = r.get<5>(), rb = r.get<6>(), wb = r.get<7>(), pr = r.get<8>();
+            double share = limitShare(ri, wi, rb, wb, r.get<9>(), r.get<10>(), r.get<11>(), r.get<12>());
+            if (share >= 90) ++throttled;
+            char shareText[16] = "-", prText[16] = "-";
+            if (share >= 0) std::snprintf(shareText, sizeof shareText, "%.0f", share);
+            if (pr >= 0) std::snprintf(prText, sizeof prText, "%.2f", pr);
+            lines.push_back({{r.get<0>() + "/" + r.get<1>(), r.get<2>(), iopsRate(ri), iopsRate(wi), humanRate(rb),
+                              humanRate(wb), shareText, prText},
+                             std::max(ri, 0.0) + std::max(wi, 0.0), std::max(rb, 0.0) + std::max(wb, 0.0), share, pr});
+        }
+        std::stable_sort(lines.begin(), lines.end(), [&](const Line& a, const Line& b) {
+            if (o.order == "bps") return a.bps > b.bps;
+            if (o.order == "limit") return a.share > b.share;
+            if (o.order == "pressure") return a.pressure > b.pressure;
+            return a.iops > b.iops;
+        });
+        size_t maxRows = lines.size();
+        if (tty) {
+            winsize ws{};
+            if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 5) maxRows = std::min<size_t>(maxRows, ws.ws_row - 5u);
+            std::cout << "\x1b[H\x1b[2J";
+        }
+        std::vector<std::vector<std::string>> table;
+        for (size_t i = 0; i < maxRows; ++i) table.push_back(lines[i].cells);
+        char head[256];
+        std::snprintf(head, sizeof head, "iops-limitd on %s: %zu containers, %d at >=90%% of a limit, rates over %.2f s",
+                      node.c_str(), rows.size(), throttled, static_cast<double>(window) / 1e6);
+        if (legend) std::cout << head << "\n\n";
+        std::string text = iopslimit::core::renderTable(
+            {"POD", "CONTAINER", "R-IOPS", "W-IOPS", "R-B/s", "W-B/s", "LIMIT%", "PRESSURE"}, table);
+        if (!legend) text = text.substr(text.find('\n') + 1);
+        std::cout << text << (tty ? "" : "\n") << std::flush;
+        if (o.iterations >= 0 && it + 1 >= o.iterations) break;
+        auto next = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.interval));
+        std::this_thread::sleep_until(next);
+    }
+    return 0;
+}
+
 int cmdSet(Manager& m, const std::string& ns, const std::string& pod, const std::vector<std::string>& args) {
     std::optional<uint64_t> v[4];
     for (size_t i = 0; i < args.size(); ++i) {
@@ -274,6 +381,54 @@ int main(int argc, char** argv) {
             if (!needPod() || args.size() != 2) return kExitUsage;
             m.ClearPodOverride(ns, pod);
             return 0;
+        }
+        if (cmd == "top") {
+            TopOptions o;
+            for (size_t i = 1; i < args.size(); ++i) {
+                const std::string& a = args[i];
+                auto value = [&]() -> std::optional<std::string> {
+                    if (i + 1 >= args.size()) return std::nullopt;
+                    return args[++i];
+                };
+                if (a == "-b" || a == "--batch") {
+                    o.batch = true;
+                } else if (a == "-d" || a == "--delay") {
+                    auto v = value();
+                    double d = 0;
+                    if (v) {
+                        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+                        if (ec != std::errc() || p != v->data() + v->size()) d = 0;
+                    }
+                    if (!(d >= 0.25 && d <= 3600)) {
+                        std::cerr << "iops-limitctl: top -d needs seconds from 0.25 to 3600\n";
+                        return kExitUsage;
+                    }
+                    o.interval = d;
+                } else if (a == "-n" || a == "--iterations") {
+                    auto v = value();
+                    long n = 0;
+                    if (v) {
+                        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+                        if (ec != std::errc() || p != v->data() + v->size()) n = 0;
+                    }
+                    if (n < 1) {
+                        std::cerr << "iops-limitctl: top -n needs a positive number\n";
+                        return kExitUsage;
+                    }
+                    o.iterations = n;
+                } else if (a == "--order") {
+                    auto v = value();
+                    if (!v || (*v != "iops" && *v != "bps" && *v != "limit" && *v != "pressure")) {
+                        std::cerr << "iops-limitctl: top --order takes iops, bps, limit or pressure\n";
+                        return kExitUsage;
+                    }
+                    o.order = *v;
+                } else {
+                    std::cerr << "iops-limitctl: unknown option '" << a << "' for top\n";
+                    return kExitUsage;
+                }
+            }
+            return cmdTop(m, o, legend);
         }
         if (cmd == "resync" && args.size() == 1) {
             m.Resync();

@@ -16,6 +16,9 @@
 #include "daemon/event_loop.h"
 #include "daemon/log.h"
 #include "daemon/manager_bus.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_server.h"
+#include "daemon/stats_sampler.h"
 #include "daemon/reconciler.h"
 #include "daemon/service.h"
 #include "iopslimit_version.h"
@@ -149,6 +152,35 @@ int runDaemon(int argc, char** argv) {
         return 1;
     }
     EventLoop loop;
+    StatsSampler stats(loop, [&] {
+        return sampleContainers(service.last().containers, service.cgroups(), service.devices());
+    });
+    std::unique_ptr<MetricsServer> metrics;
+    // METRICS_ADDRESS, at start and after a reload: (re)bind when it changed. A failure to bind
+    // is logged and leaves enforcement alone.
+    auto updateMetrics = [&] {
+        const auto& want = service.config().metrics;
+        if (metrics && want && metrics->address() == *want) return;
+        if (metrics) {
+            metrics.reset();
+            log::info("Stopped the metrics endpoint");
+        }
+        if (!want) return;
+        auto m = MetricsServer::start(*want, [&] { return renderMetrics(service); });
+        if (!m) {
+            log::error(m.error().message + "; running without metrics");
+            return;
+        }
+        metrics = std::move(m).value();
+        log::info("Serving metrics at http://" + metrics->address().str() + "/metrics" +
+                  (metrics->address().loopback() ? "" : " (not loopback: reachable from the network)"));
+    };
+    loop.addDynamic({[&](int& fd, short& events, int& timeoutMs) {
+                         fd = metrics ? metrics->fd() : -1;
+                         events = POLLIN;
+                         timeoutMs = metrics ? metrics->timeoutMs() : -1;
+                     },
+                     [&] { if (metrics) metrics->dispatch(); }});
     std::unique_ptr<ManagerObject> api;
 
     auto status = [&] { sd_notifyf(0, "STATUS=%s", service.statusLine().c_str()); };
@@ -161,6 +193,7 @@ int runDaemon(int argc, char** argv) {
     auto reload = [&]() -> std::string {
         sd_notify(0, "RELOADING=1");
         auto st = service.reload();
+        updateMetrics();
         resync();
         sd_notify(0, "READY=1");
         status();
@@ -211,7 +244,8 @@ int runDaemon(int argc, char** argv) {
         }
     });
     if (bus) {
-        api = std::make_unique<ManagerObject>(*bus, service, resync, reload);
+        api = std::make_unique<ManagerObject>(*bus, service, resync, reload,
+                                              [&](StatsSampler::Reply r) { stats.request(std::move(r)); });
         loop.addDynamic({[&](int& fd, short& events, int& timeoutMs) {
                              auto pd = bus->getEventLoopPollData();
                              fd = pd.fd;
@@ -240,6 +274,7 @@ int runDaemon(int argc, char** argv) {
     }
 
     resync();
+    updateMetrics();
     if (bus) {
         try {
             bus->requestName(kBusName);

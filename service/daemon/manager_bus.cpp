@@ -34,8 +34,9 @@ std::string publicState(ContainerState s) {
 }  // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, Service& service, std::function<std::string()> resync,
-                             std::function<std::string()> reload)
-    : AdaptorInterfaces(bus, kObjectPath), service_(service), resync_(std::move(resync)), reload_(std::move(reload)) {
+                             std::function<std::string()> reload, std::function<void(StatsSampler::Reply)> stats)
+    : AdaptorInterfaces(bus, kObjectPath), service_(service), resync_(std::move(resync)), reload_(std::move(reload)),
+      stats_(std::move(stats)) {
     registerAdaptor();
 }
 
@@ -71,6 +72,28 @@ ManagerObject::ListContainers() {
                          publicState(c.state), c.message);
     }
     return out;
+}
+
+void ManagerObject::ListContainerStats(sdbus::Result<std::vector<StatsRow>, uint64_t>&& result) {
+    // Moved into the reply callback, which may run on a later loop iteration.
+    auto pending = std::make_shared<sdbus::Result<std::vector<StatsRow>, uint64_t>>(std::move(result));
+    stats_([pending](const StatsSampler::Rows& rows, std::chrono::microseconds window) {
+        std::vector<StatsRow> out;
+        out.reserve(rows.size());
+        for (const auto& r : rows) {
+            const auto& io = r.io;
+            double ri = -1, wi = -1, rb = -1, wb = -1;
+            if (r.rates) ri = r.rates->readIops, wi = r.rates->writeIops, rb = r.rates->readBps, wb = r.rates->writeBps;
+            out.emplace_back(io.ns, io.pod, io.container, io.id, ri, wi, rb, wb,
+                             io.pressure ? io.pressure->someAvg10 : -1.0, io.limits.readIops, io.limits.writeIops,
+                             io.limits.readBps, io.limits.writeBps);
+        }
+        try {
+            pending->returnResults(out, static_cast<uint64_t>(window.count()));
+        } catch (const sdbus::Error&) {
+            // the caller went away
+        }
+    });
 }
 
 std::string ManagerObject::Explain(const std::string& ns, const std::string& pod) {

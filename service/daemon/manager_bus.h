@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "daemon/service.h"
+#include "daemon/stats_sampler.h"
 #include "iopslimit1_adaptor.h"
 
 namespace iopslimit::daemon {
@@ -17,8 +18,9 @@ class ManagerObject : public sdbus::AdaptorInterfaces<io::iopslimit1::Manager_ad
 public:
     // requestResync/requestReload run the work on the loop (they may take a while); they return
     // an error message or "".
+    // stats: hands a reply callback to the StatsSampler (answered now or after a short window).
     ManagerObject(sdbus::IConnection& bus, Service& service, std::function<std::string()> resync,
-                  std::function<std::string()> reload);
+                  std::function<std::string()> reload, std::function<void(StatsSampler::Reply)> stats);
     ~ManagerObject();
 
     void emitApplied(const ContainerStatus& s);
@@ -30,6 +32,9 @@ private:
     std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string, uint64_t,
                               uint64_t, uint64_t, uint64_t, std::string, std::string>>
     ListContainers() override;
+    using StatsRow = sdbus::Struct<std::string, std::string, std::string, std::string, double, double, double, double,
+                                   double, uint64_t, uint64_t, uint64_t, uint64_t>;
+    void ListContainerStats(sdbus::Result<std::vector<StatsRow>, uint64_t>&& result) override;
     std::string Explain(const std::string& ns, const std::string& pod) override;
     void SetPodOverride(const std::string& ns, const std::string& pod, const uint64_t& readIops,
                         const uint64_t& writeIops, const uint64_t& readBps, const uint64_t& writeBps) override;
@@ -52,6 +57,7 @@ private:
 
     Service& service_;
     std::function<std::string()> resync_, reload_;
+    std::function<void(StatsSampler::Reply)> stats_;
     std::string lastPodSource_;
     uint64_t lastSync_ = 0;
     uint32_t lastManaged_ = 0;

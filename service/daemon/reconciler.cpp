@@ -62,14 +62,19 @@ ReconcileReport Reconciler::reconcile(bool dryRun) {
         }
         kubeletError = pods.error().message;
     }
+    std::vector<std::string> failedSources;
+    if (kubelet_) failedSources.push_back("kubelet");
     if (apiserver_) {
         log::warning("Failed to get pods from kubelet API: " + kubeletError + ", falling back to API Server");
         auto pods = apiserver_->list();
         if (pods) {
             log::info("Successfully got " + std::to_string(pods->pods.size()) + " pods from API Server");
-            return apply(*pods, "apiserver", dryRun);
+            ReconcileReport r = apply(*pods, "apiserver", dryRun);
+            r.failedSources = failedSources;
+            return r;
         }
         log::error("Failed to get pods from API Server: " + pods.error().message);
+        failedSources.push_back("apiserver");
         kubeletError += "; API server: " + pods.error().message;
     } else {
         log::error("Failed to get pods from kubelet API: " + kubeletError + " (no API server configured)");
@@ -77,12 +82,14 @@ ReconcileReport Reconciler::reconcile(bool dryRun) {
     if (!everHadPods_) {
         ReconcileReport r = applyDefaultsWithoutPods(dryRun);
         r.errors.push_back(kubeletError);
+        r.failedSources = failedSources;
         return r;
     }
     log::warning("No pod source reachable; keeping every limit in force");
     ReconcileReport r;
     r.source = "none";
     r.errors.push_back(kubeletError);
+    r.failedSources = failedSources;
     return r;
 }
 
@@ -261,6 +268,7 @@ void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& r
         if (!have) {
             st.state = have.error().code == ENOENT ? ContainerState::Missing : ContainerState::Error;
             st.message = have.error().message;
+            st.errorCode = have.error().code;
             break;
         }
         if (*have == e.limits) continue;
@@ -273,6 +281,7 @@ void Reconciler::applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& r
         if (!w) {
             st.state = w.error().code == ENOENT ? ContainerState::Missing : ContainerState::Error;
             st.message = "Failed to write limit: " + w.error().message;
+            st.errorCode = w.error().code;
             break;
         }
         changed = true;
@@ -381,7 +390,7 @@ ReconcileReport Reconciler::applyDefaultsWithoutPods(bool dryRun) {
         std::vector<std::pair<core::DevNum, Limits>> toWrite;
         for (const auto& dev : devices_) {
             auto have = writer_.read(cg, dev.dev);
-            if (!have) { failed = true; st.message = have.error().message; break; }
+            if (!have) { failed = true; st.message = have.error().message; st.errorCode = have.error().code; break; }
             if (!have->unlimited()) any = true;
             toWrite.emplace_back(dev.dev, *have);
         }
@@ -400,6 +409,7 @@ ReconcileReport Reconciler::applyDefaultsWithoutPods(bool dryRun) {
                 if (auto w = writer_.write(cg, dev, cfg_.defaults, have); !w) {
                     failed = true;
                     st.message = w.error().message;
+                    st.errorCode = w.error().code;
                 }
             st.state = failed ? ContainerState::Error : ContainerState::Applied;
             if (failed) ++report.failed;

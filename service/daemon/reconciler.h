@@ -26,6 +26,7 @@ struct ContainerStatus {
     std::string cgroup;  // resolved; empty when missing
     ContainerState state = ContainerState::Planned;
     std::string message;
+    int errorCode = 0;  // errno of the failure (state Error/Missing), else 0
 };
 
 struct ReconcileReport {
@@ -33,6 +34,7 @@ struct ReconcileReport {
     bool podsFresh = false;
     std::vector<ContainerStatus> containers;
     std::vector<std::string> errors;  // source errors
+    std::vector<std::string> failedSources;  // "kubelet", "apiserver": asked and failed
     size_t changed = 0, failed = 0, missing = 0, unchanged = 0, excluded = 0;
     double millis = 0;
 };

@@ -12,10 +12,17 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "host/limit_writers.h"
+#include "daemon/io_sampler.h"
 
 namespace iopslimit::daemon {
 
 using core::makeError;
+
+namespace {
+double unixSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 
 struct Service::Engine {
     std::unique_ptr<core::Config> cfg;
@@ -36,6 +43,7 @@ Service::Service(core::Environment startupEnv, std::string hostname, std::vector
     : startupEnv_(std::move(startupEnv)), hostname_(std::move(hostname)), envFiles_(std::move(envFiles)),
       bus_(systemdBus) {
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    telemetry_.startTime = unixSeconds();
 }
 
 Service::~Service() {
@@ -118,12 +126,19 @@ core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Enviro
 
 void Service::install(std::unique_ptr<Engine> engine) {
     if (engine_) {
+        if (engine_->podWatch) telemetry_.watchRestartsBefore += engine_->podWatch->restarts();
         engine->rec->restoreApplied(engine_->rec->applied());
         engine->rec->setDecisions(engine_->rec->decisions());
     }
     engine_ = std::move(engine);
-    engine_->rec->onApplied = [this](const ContainerStatus& s) { if (onApplied) onApplied(s); };
-    engine_->rec->onFailed = [this](const ContainerStatus& s) { if (onFailed) onFailed(s); };
+    engine_->rec->onApplied = [this](const ContainerStatus& s) {
+        ++telemetry_.limitsApplied[std::string(core::sourceName(s.entry.source))];
+        if (onApplied) onApplied(s);
+    };
+    engine_->rec->onFailed = [this](const ContainerStatus& s) {
+        ++telemetry_.applyErrors[applyErrorCause(s.errorCode, engine_->backend == "systemd")];
+        if (onFailed) onFailed(s);
+    };
     if (store_) engine_->rec->setOverrides(store_->all());
     watchedPods_.clear();
     if (engine_->podWatch) {
@@ -161,7 +176,9 @@ core::Status Service::start() {
 
 const ReconcileReport& Service::resync(bool dryRun) {
     engine_->rec->setOverrides(store_->all());
+    auto t0 = std::chrono::steady_clock::now();
     last_ = engine_->rec->reconcile(dryRun);
+    account(last_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (last_.podsFresh) {
         podSource_ = last_.source;
         if (!dryRun)
@@ -186,12 +203,26 @@ const ReconcileReport& Service::resync(bool dryRun) {
     return last_;
 }
 
+void Service::account(const ReconcileReport& r, double seconds) {
+    ++telemetry_.reconciles;
+    telemetry_.reconcileSeconds.observe(seconds);
+    for (const auto& s : r.failedSources) ++telemetry_.sourceFailures[s];
+    if (r.podsFresh) telemetry_.sourceLastSuccess[r.source] = unixSeconds();
+}
+
+unsigned Service::watchRestarts() const {
+    return telemetry_.watchRestartsBefore + (engine_ && engine_->podWatch ? engine_->podWatch->restarts() : 0);
+}
+
+bool Service::watching() const { return engine_ && engine_->podWatch; }
+
 std::string Service::podWatchState() const {
     return engine_ && engine_->podWatch ? engine_->podWatch->state() : std::string();
 }
 
 void Service::applyFresh(const core::PodList& pods, const std::string& source) {
     last_ = engine_->rec->apply(pods, source, false);
+    account(last_, last_.millis / 1000.0);
     podSource_ = source;
     lastSyncUsec_ = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());

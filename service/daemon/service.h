@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "daemon/reconciler.h"
 #include "daemon/state_store.h"
+#include "daemon/telemetry.h"
 #include "host/block_device.h"
 #include "host/systemd_manager.h"
 #include "kube/http_client.h"
@@ -59,6 +60,10 @@ public:
     int podWatchFd() const { return wakeFd_; }
     void dispatchPodWatch();
     std::string podWatchState() const;
+    unsigned watchRestarts() const;
+    bool watching() const;  // an API-server watch is configured
+
+    const Telemetry& telemetry() const { return telemetry_; }
 
     std::function<void(const ContainerStatus&)> onApplied, onFailed;
     std::function<void()> onStateChanged;     // after every reconcile
@@ -82,6 +87,8 @@ private:
     int wakeFd_ = -1;
     bool watchEnabled_ = false;
     std::map<std::string, core::Pod> watchedPods_;  // uid -> pod, from the API-server watch
+    Telemetry telemetry_;
+    void account(const ReconcileReport& r, double seconds);  // seconds: fetch + apply
     void applyFresh(const core::PodList& pods, const std::string& source);
 };
 

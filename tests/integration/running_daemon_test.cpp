@@ -2,13 +2,19 @@
 // property and method through real busctl and the generated proxy, signals, root-only mutations
 // (the daemon's own check and the shipped bus policy), override persistence across restarts,
 // reload from the environment file, sd_notify messages, and iops-limitctl.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
 
 #include "harness.h"
 #include "iopslimit1_proxy.h"
@@ -726,6 +732,299 @@ TEST_F(RunningDaemon, ChurnOfContainersWhileAnnotationsChangeKeepsMemoryBounded)
 #endif
     // Only the fixture's containers remain in the daemon's view.
     EXPECT_EQ(property("ManagedContainers"), "u 8\n");
+}
+
+}  // namespace
+
+namespace {
+
+// A TCP port nobody listens on right now (bound then released).
+int freePort() {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+// Every line of a Prometheus text page is a comment (HELP/TYPE before the family's samples) or
+// `name{label="value",...} number`; returns the first offending line, or "".
+std::string badExpositionLine(const std::string& text) {
+    static const std::regex sample(
+        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$)");
+    static const std::regex comment(R"(^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$)");
+    std::set<std::string> typed;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_match(line, m, comment)) {
+            if (m[1] == "TYPE") typed.insert(m[2]);
+            continue;
+        }
+        if (!std::regex_match(line, m, sample)) return line;
+        std::string name = m[1];
+        bool known = typed.count(name);
+        for (const char* suffix : {"_bucket", "_sum", "_count"})
+            if (name.ends_with(suffix) && typed.count(name.substr(0, name.size() - std::strlen(suffix)))) known = true;
+        if (!known) return line + "   <- no TYPE before it";
+    }
+    return {};
+}
+
+// The value of the sample whose line starts with `series` (name and labels exactly), or NaN.
+double metricValue(const std::string& text, const std::string& series) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return std::nan("");
+}
+
+class Observability : public RunningDaemon {
+protected:
+    // The annotated pod (iops-limit/limit: "200") and a default one, with IO counters.
+    void SetUp() override {
+        RunningDaemon::SetUp();
+        for (const auto& c : containers_) {
+            if (c.pod == "e2e-statefulset-0") annotated_ = c;
+            if (c.pod == "e2e-scraper-5f97dc94d8-vkcjl") plain_ = c;
+        }
+        ASSERT_FALSE(annotated_.id.empty());
+        ASSERT_FALSE(plain_.id.empty());
+        // 259:0 is the throttled disk (/data); 8:0 is another disk and must not be counted.
+        setIo(annotated_, 1000, 2000);
+        writeText(dir(annotated_) / "io.pressure", "some avg10=12.50 avg60=3.00 avg300=1.00 total=4500000\n"
+                                                   "full avg10=2.25 avg60=0.50 avg300=0.10 total=1500000\n");
+        setIo(plain_, 0, 0);
+        writeText(dir(plain_) / "io.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                               "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    }
+    fs::path dir(const Ctr& c) const { return tmp_.path() / "cgroup" / cgroupOf(c, true); }
+    void setIo(const Ctr& c, uint64_t reads, uint64_t writes) {
+        writeText(dir(c) / "io.stat", "8:0 rbytes=1 wbytes=1 rios=777777 wios=777777 dbytes=0 dios=0\n"
+                                      "259:0 rbytes=" + std::to_string(reads * 4096) + " wbytes=" +
+                                          std::to_string(writes * 4096) + " rios=" + std::to_string(reads) +
+                                          " wios=" + std::to_string(writes) + " dbytes=0 dios=0\n");
+    }
+    std::string labels(const Ctr& c) const {
+        return "namespace=\"" + c.ns + "\",pod=\"" + c.pod + "\",container=\"" + c.name + "\"";
+    }
+    RunResult get(const std::string& path, const std::string& extra = "") {
+        return shell("curl -sS -w '\\n%{http_code} %{content_type}' " + extra + " http://127.0.0.1:" +
+                     std::to_string(port_) + path);
+    }
+    int port_ = freePort();
+    Ctr annotated_, plain_;
+};
+
+TEST_F(Observability, MetricsEndpointServesLimitsSourcesErrorsAndEachContainersIo) {
+    // One container whose io.max cannot be read (a directory): an apply error.
+    const Ctr* broken = nullptr;
+    for (const auto& c : containers_)
+        if (c.ns == "scraper" && c.pod != annotated_.pod && c.pod != plain_.pod) broken = &c;
+    ASSERT_NE(broken, nullptr);
+    fs::remove(dir(*broken) / "io.max");
+    fs::create_directory(dir(*broken) / "io.max");
+
+    startBus(false);
+    writeText(tmp_.path() / "iops-limit.env", "METRICS_ADDRESS=127.0.0.1:" + std::to_string(port_) + "\n");
+    auto env = daemonEnv();
+    env["METRICS_ADDRESS"] = "127.0.0.1:" + std::to_string(port_);
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon");
+    ASSERT_TRUE(waitFor([&] { return get("/metrics").exitCode == 0 || !daemon_->running(); })) << daemon_->err();
+
+    RunResult r = get("/metrics");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    std::string status = r.out.substr(r.out.rfind('\n') + 1);
+    std::string page = r.out.substr(0, r.out.rfind('\n') + 1);
+    EXPECT_EQ(status, "200 text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(badExpositionLine(page), "");
+
+    // What is in force, per container, and where it came from.
+    EXPECT_EQ(metricValue(page, "iopslimit_container_limit{" + labels(annotated_) + ",limit=\"read_iops\"}"), 200);
+    EXPECT_EQ(metricValue(page, "iopslimit_container_limit{" + labels(plain_) + ",limit=\"write_iops\"}"), 500);
+    EXPECT_TRUE(std::isnan(metricValue(page, "iopslimit_container_limit{" + labels(plain_) + ",limit=\"read_bps\"}")))
+        << "unlimited directions are not exported";
+    double total = 0;
+    for (const char* src : {"default", "annotation", "override", "excluded"})
+        total += metricValue(page, std::string("iopslimit_containers{source=\"") + src + "\"}");
+    EXPECT_EQ(total, static_cast<double>(containers_.size()));
+    EXPECT_GE(metricValue(page, "iopslimit_containers{source=\"annotation\"}"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_pod_source{source=\"kubelet\"}"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_pod_source{source=\"apiserver\"}"), 0);
+    EXPECT_GT(metricValue(page, "iopslimit_pod_source_last_success_timestamp_seconds{source=\"kubelet\"}"), 1.7e9);
+    EXPECT_GE(metricValue(page, "iopslimit_apply_errors_total{cause=\"other\"}"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_apply_errors_total{cause=\"permission\"}"), 0);
+    EXPECT_GE(metricValue(page, "iopslimit_reconcile_duration_seconds_count"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_reconcile_duration_seconds_bucket{le=\"+Inf\"}"),
+              metricValue(page, "iopslimit_reconcile_duration_seconds_count"));
+    EXPECT_GE(metricValue(page, "iopslimit_limits_applied_total{source=\"annotation\"}"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_watch_restarts_total"), 0);
+    EXPECT_GT(metricValue(page, "process_resident_memory_bytes"), 1e6);
+
+    // IO counters of the throttled disk only, read at scrape time; pressure from io.pressure.
+    std::string ops = "iopslimit_container_io_ops_total{" + labels(annotated_) + ",device=\"259:0\",op=";
+    EXPECT_EQ(metricValue(page, ops + "\"read\"}"), 1000);
+    EXPECT_EQ(metricValue(page, ops + "\"write\"}"), 2000);
+    EXPECT_EQ(metricValue(page, "iopslimit_container_io_bytes_total{" + labels(annotated_) + ",device=\"259:0\",op=\"write\"}"),
+              2000 * 4096.0);
+    EXPECT_EQ(page.find("device=\"8:0\""), std::string::npos);
+    EXPECT_EQ(metricValue(page, "iopslimit_container_io_pressure_some_avg10{" + labels(annotated_) + "}"), 12.5);
+    EXPECT_EQ(metricValue(page, "iopslimit_container_io_pressure_some_seconds_total{" + labels(annotated_) + "}"), 4.5);
+    setIo(annotated_, 1500, 2000);
+    EXPECT_EQ(metricValue(get("/metrics").out, ops + "\"read\"}"), 1500) << "counters are read at every scrape";
+
+    // Only GET/HEAD on /metrics and /.
+    EXPECT_EQ(get("/").out.substr(get("/").out.rfind('\n') + 1, 3), "200");
+    RunResult notFound = get("/nope");
+    EXPECT_EQ(notFound.out.substr(notFound.out.rfind('\n') + 1, 3), "404");
+    RunResult post = get("/metrics", "-X POST --data x=1");
+    EXPECT_EQ(post.out.substr(post.out.rfind('\n') + 1, 3), "405");
+    RunResult head = get("/metrics", "-I");
+    EXPECT_NE(head.out.find("200"), std::string::npos);
+
+    // A client that connects and sends nothing does not stall the daemon.
+    int idle = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(idle, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");
+    EXPECT_EQ(get("/metrics").exitCode, 0);
+    close(idle);
+
+    // Off when METRICS_ADDRESS is empty; a reload that sets it (environment file) starts it.
+    int other = freePort();
+    daemon_->stop();
+    env["METRICS_ADDRESS"] = "";
+    writeText(tmp_.path() / "iops-limit.env", "METRICS_ADDRESS=127.0.0.1:" + std::to_string(other) + "\n");
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon2");
+    ASSERT_TRUE(waitFor([&] { return busctl("status io.iopslimit1").exitCode == 0; })) << daemon_->err();
+    EXPECT_NE(get("/metrics").exitCode, 0) << "off unless METRICS_ADDRESS is set";
+    ASSERT_EQ(call("Reload").exitCode, 0);
+    port_ = other;
+    EXPECT_TRUE(waitFor([&] { return get("/metrics").exitCode == 0; })) << daemon_->err();
+}
+
+TEST_F(Observability, ABadMetricsAddressIsAClearStartupError) {
+    startBus(false);
+    auto env = daemonEnv();
+    env["METRICS_ADDRESS"] = "metrics.example:80";
+    RunResult r = run({IOPSLIMITD_PATH}, env, tmp_.path());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("METRICS_ADDRESS=\"metrics.example:80\": not an IPv4 address"), std::string::npos) << r.err;
+}
+
+TEST_F(Observability, APortInUseLeavesEnforcementRunning) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(fd, 1), 0);
+    startBus(false);
+    auto env = daemonEnv();
+    env["METRICS_ADDRESS"] = std::to_string(port_);
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon");
+    ASSERT_TRUE(waitFor([&] { return busctl("status io.iopslimit1").exitCode == 0 || !daemon_->running(); }));
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_NE(daemon_->err().find("Failed to listen for metrics on 127.0.0.1:" + std::to_string(port_)), std::string::npos)
+        << daemon_->err();
+    close(fd);
+}
+
+// ListContainerStats: rates between two reads of the counters, over the window it reports.
+Json::Value statsCall(const std::function<RunResult(const std::string&)>& busctl) {
+    RunResult r = busctl("--json=short call io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager ListContainerStats");
+    Json::Value v;
+    std::istringstream(r.out) >> v;
+    return v;
+}
+
+TEST_F(Observability, ListContainerStatsGivesRatesPressureAndLimitsAndTopShowsThem) {
+    startBus(false);
+    startDaemon();
+    auto bus = [&](const std::string& a) { return busctl(a); };
+    auto find = [&](const Json::Value& reply, const Ctr& c) -> Json::Value {
+        for (const auto& row : reply["data"][0])
+            if (row[3].asString() == c.id) return row;
+        return Json::Value();
+    };
+    // First call after a pause: a fresh 250 ms window, counters unchanged -> zero rates.
+    Json::Value first = statsCall(bus);
+    ASSERT_EQ(first["type"].asString(), "a(ssssdddddtttt)t") << first;
+    EXPECT_GE(first["data"][1].asUInt64(), 250000u);
+    Json::Value row = find(first, annotated_);
+    ASSERT_FALSE(row.isNull()) << first;
+    EXPECT_EQ(row[0].asString(), annotated_.ns);
+    EXPECT_EQ(row[2].asString(), annotated_.name);
+    EXPECT_EQ(row[4].asDouble(), 0);
+    EXPECT_EQ(row[8].asDouble(), 12.5) << "io.pressure some avg10";
+    EXPECT_EQ(row[9].asUInt64(), 200u);
+    EXPECT_EQ(row[10].asUInt64(), 200u);
+    EXPECT_EQ(row[11].asUInt64(), 0u);
+
+    // 600 more reads and 300 more writes between two calls: rate x window = the delta.
+    setIo(annotated_, 1600, 2300);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    Json::Value second = statsCall(bus);
+    double window = second["data"][1].asDouble() / 1e6;
+    EXPECT_GE(window, 0.4);
+    EXPECT_LE(window, 10);
+    row = find(second, annotated_);
+    EXPECT_NEAR(row[4].asDouble() * window, 600, 1);
+    EXPECT_NEAR(row[5].asDouble() * window, 300, 1);
+    EXPECT_NEAR(row[7].asDouble() * window, 300 * 4096, 4096);
+    EXPECT_EQ(find(second, plain_)[4].asDouble(), 0);
+
+    // iops-limitctl top, batch mode: two refreshes, the busiest first, LIMIT% of its limit.
+    setIo(annotated_, 1600, 2300);
+    RunResult top = ctl("top -b -n 2 -d 0.3");
+    ASSERT_EQ(top.exitCode, 0) << top.err;
+    EXPECT_NE(top.out.find("iops-limitd on datagen-1-35: " + std::to_string(first["data"][0].size()) + " containers"),
+              std::string::npos) << top.out;
+    EXPECT_NE(top.out.find("POD"), std::string::npos);
+    EXPECT_NE(top.out.find("LIMIT%"), std::string::npos);
+    EXPECT_NE(top.out.find(annotated_.ns + "/" + annotated_.pod), std::string::npos) << top.out;
+    // Make the annotated container busy at about its limit during the refresh.
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        uint64_t reads = 1600;
+        while (!stop) {
+            reads += 20;  // ~200 reads/s
+            setIo(annotated_, reads, 2300);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    RunResult busy = ctl("top -b -n 3 -d 0.5 --order limit");
+    stop = true;
+    writer.join();
+    ASSERT_EQ(busy.exitCode, 0) << busy.err;
+    // The last refresh's first row is the annotated container, near 100% of its 200 IOPS.
+    std::string last = busy.out.substr(busy.out.rfind("POD"));
+    std::istringstream lines(last);
+    std::string header, firstRow;
+    std::getline(lines, header);
+    std::getline(lines, firstRow);
+    EXPECT_EQ(firstRow.rfind(annotated_.ns + "/" + annotated_.pod, 0), 0u) << busy.out;
+    std::istringstream cells(firstRow);
+    std::vector<std::string> c;
+    for (std::string w; cells >> w;) c.push_back(w);
+    ASSERT_EQ(c.size(), 8u) << firstRow;
+    EXPECT_NEAR(std::stod(c[6]), 100, 40) << firstRow;  // LIMIT%: ~200 reads/s against 200
+    EXPECT_EQ(c[7], "12.50");
+
+    EXPECT_EQ(ctl("top -n 0").exitCode, 2);
+    EXPECT_EQ(ctl("top -d abc").exitCode, 2);
+    EXPECT_EQ(ctl("top --order size").exitCode, 2);
 }
 
 }  // namespace

@@ -223,3 +223,42 @@ TEST(BackendNames, All) {
 
 }  // namespace
 }  // namespace iopslimit::core
+
+namespace iopslimit::core {
+namespace {
+
+TEST(MetricsAddress, OffByDefaultLoopbackWhenOnlyAPortIsGiven) {
+    EXPECT_FALSE(mustParse({}).metrics);
+    EXPECT_FALSE(mustParse({{"METRICS_ADDRESS", ""}}).metrics);
+    for (const char* v : {"9863", ":9863", "localhost:9863", " 127.0.0.1:9863 "}) {
+        Config c = mustParse({{"METRICS_ADDRESS", v}});
+        ASSERT_TRUE(c.metrics) << v;
+        EXPECT_EQ(c.metrics->str(), "127.0.0.1:9863") << v;
+        EXPECT_TRUE(c.metrics->loopback());
+    }
+    Config any = mustParse({{"METRICS_ADDRESS", "0.0.0.0:9100"}});
+    EXPECT_EQ(any.metrics->str(), "0.0.0.0:9100");
+    EXPECT_FALSE(any.metrics->loopback());
+    Config v6 = mustParse({{"METRICS_ADDRESS", "[::1]:9863"}});
+    EXPECT_TRUE(v6.metrics->ipv6);
+    EXPECT_EQ(v6.metrics->str(), "[::1]:9863");
+    EXPECT_TRUE(v6.metrics->loopback());
+    EXPECT_EQ(mustParse({{"METRICS_ADDRESS", "[fd00::2]:80"}}).metrics->host, "fd00::2");
+}
+
+TEST(MetricsAddress, BadValuesNameTheVariableAndSayWhy) {
+    const std::vector<std::pair<const char*, const char*>> cases = {
+        {"0", "port"}, {"65536", "port"}, {"abc", "port"}, {"127.0.0.1:", "port"}, {"127.0.0.1:-1", "port"},
+        {"metrics.example:9863", "IPv4"}, {"256.0.0.1:9863", "IPv4"}, {"1.2.3:9863", "IPv4"},
+        {"::1:9863", "brackets"}, {"[::1]", "[IPv6]:PORT"}, {"[::1]9863", "[IPv6]:PORT"}, {"[zz]:1", "IPv6"},
+    };
+    for (const auto& [value, why] : cases) {
+        auto r = parseConfig({{"METRICS_ADDRESS", value}}, "node-1");
+        ASSERT_FALSE(r) << value;
+        EXPECT_NE(r.error().message.find("METRICS_ADDRESS"), std::string::npos) << r.error().message;
+        EXPECT_NE(r.error().message.find(why), std::string::npos) << value << ": " << r.error().message;
+    }
+}
+
+}  // namespace
+}  // namespace iopslimit::core

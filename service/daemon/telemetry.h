@@ -1,0 +1,27 @@
+#pragma once
+// Counters the service keeps for the metrics endpoint: apply errors by cause, reconcile
+// durations, pod-source failures and successes, watch restarts. Plain data, one thread.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/prometheus.h"
+
+namespace iopslimit::daemon {
+
+struct Telemetry {
+    std::map<std::string, uint64_t> applyErrors;       // cause -> count
+    std::map<std::string, uint64_t> limitsApplied;     // source (default|annotation|override|cache) -> writes
+    std::map<std::string, uint64_t> sourceFailures;    // kubelet|apiserver -> failed fetches
+    std::map<std::string, double> sourceLastSuccess;   // kubelet|apiserver -> unix seconds
+    core::Histogram reconcileSeconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
+    uint64_t reconciles = 0;
+    unsigned watchRestartsBefore = 0;  // of API-server watches replaced by a reload
+    double startTime = 0;              // unix seconds
+};
+
+// The cause label of a failed apply, from its errno: permission, controller, invalid, device,
+// systemd (a D-Bus error from systemd), io, other.
+std::string applyErrorCause(int code, bool systemdBackend);
+
+}  // namespace iopslimit::daemon
