@@ -15,7 +15,7 @@ _iops_limitctl_pods()
 _iops_limitctl()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands='status list explain set clear overrides resync reload'
+    local commands='status list explain set clear overrides top resync reload'
     local global='-h --help --version --no-legend'
     local cmd='' pod='' i w
 
@@ -43,6 +43,12 @@ _iops_limitctl()
             mapfile -t COMPREPLY < <(compgen -W '--json --full -l --no-legend' -- "$cur") ;;
         overrides)
             mapfile -t COMPREPLY < <(compgen -W '--json --no-legend' -- "$cur") ;;
+        top)
+            case $prev in
+                --order) mapfile -t COMPREPLY < <(compgen -W 'iops bps limit pressure' -- "$cur") ;;
+                -d|--delay|-n|--iterations) ;;   # a number
+                *) mapfile -t COMPREPLY < <(compgen -W '-d --delay -n --iterations -b --batch --order --no-legend' -- "$cur") ;;
+            esac ;;
         explain|clear)
             [ -z "$pod" ] && mapfile -t COMPREPLY < <(compgen -W "$(_iops_limitctl_pods)" -- "$cur") ;;
         set)
