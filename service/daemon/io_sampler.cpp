@@ -5,6 +5,8 @@
 
 namespace iopslimit::daemon {
 
+using host::isDirectory;
+
 std::string applyErrorCause(int code, bool systemdBackend) {
     switch (code) {
         case EACCES:
@@ -41,17 +43,19 @@ std::vector<ContainerIo> sampleContainers(const std::vector<ContainerStatus>& co
         io.limits = c.entry.limits;
         core::Result<std::map<core::DevNum, core::IoCounters>> counters = std::map<core::DevNum, core::IoCounters>{};
         if (v2) {
+            // PSI is there with or without the io controller; io.stat only with it.
+            auto pressure = host::readFile(dir + "/io.pressure");
+            if (!pressure && pressure.error().code == ENOENT && c.cgroup.empty() && !isDirectory(dir)) continue;
+            if (pressure)
+                if (auto pr = core::parsePressure(*pressure); pr) io.pressure = *pr;
             auto text = host::readFile(dir + "/io.stat");
             if (!text) {
-                if (text.error().code == ENOENT && c.cgroup.empty()) continue;  // not started yet
+                if (text.error().code == ENOENT && c.cgroup.empty() && !isDirectory(dir)) continue;  // not started yet
                 io.error = text.error().message;
                 out.push_back(std::move(io));
                 continue;
             }
             counters = core::parseIoStat(*text);
-            if (auto p = host::readFile(dir + "/io.pressure"); p) {
-                if (auto pr = core::parsePressure(*p); pr) io.pressure = *pr;
-            }
         } else {
             auto serviced = host::readFile(dir + "/blkio.throttle.io_serviced");
             if (!serviced) {

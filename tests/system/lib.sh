@@ -236,8 +236,36 @@ fio_iops() {   # PROCS FILE [RUNNER...]
     "$@" bash -c 'echo $$ > "$1" || exit 1
         exec fio --name=iops --filename="$2" --direct=1 --rw=randread --bs=4k --ioengine=libaio \
             --iodepth=16 --runtime=4 --time_based --output-format=terse --terse-version=3' \
-        fio_iops "$procs" "$file" 2>> "$WORK/fio.log" | awk -F';' 'NR == 1 { print $8 }'
+        fio_iops "$procs" "$file" 2>> "$WORK/fio.log" | tee "$WORK/fio.last" | awk -F';' 'NR == 1 { print $8 }'
 }
+# The read IOs of the last fio_iops run (terse field 6 is the KiB read, in 4 KiB blocks).
+fio_last_reads() { awk -F';' 'NR == 1 { print int($6 / 4) }' "$WORK/fio.last"; }
+
+# ---------- a private system bus ----------
+# dbus-daemon with an allow-all policy on a socket in WORK; exports DBUS_SYSTEM_BUS_ADDRESS so
+# iops-limitd and iops-limitctl use it, never the host's bus.
+start_private_bus() {
+    local sock=$WORK/bus.sock i
+    cat > "$WORK/bus.conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOC
+    dbus-daemon --config-file="$WORK/bus.conf" --nofork --nopidfile > "$WORK/bus.log" 2>&1 &
+    PIDS+=($!)
+    for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    [ -S "$sock" ] || { cat "$WORK/bus.log"; die "dbus-daemon did not start"; }
+    export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$sock
+}
+
+free_tcp_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT %
     [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
