@@ -308,6 +308,8 @@ TEST_F(RunningDaemon, TheShippedPolicyLetsAnyoneReadAndOnlyRootMutate) {
     startDaemon();
     EXPECT_EQ(call("ListContainers", true).exitCode, 0);
     EXPECT_EQ(call("ListOverrides", true).exitCode, 0);
+    EXPECT_EQ(call("ListContainerStats", true).exitCode, 0);
+    EXPECT_EQ(shell(std::string(IOPSLIMITCTL_PATH) + " top -b -n 1", true).exitCode, 0);
     EXPECT_EQ(call("Explain ss scraper e2e-statefulset-0", true).exitCode, 0);
     EXPECT_EQ(busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager NodeName", true).exitCode, 0);
     EXPECT_EQ(busctl("introspect io.iopslimit1 /io/iopslimit1", true).exitCode, 0);
