@@ -243,6 +243,31 @@ within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT
     [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
 }
 
+# ---------- systemd-testhost without the io move ----------
+# A copy of systemd-testhost in $WORK that leaves io on cgroup v1 when SYSD_TESTHOST_IO=0 (hosts
+# whose PID 1 pins the v1 blkio hierarchy cannot move it): only two lines change, or the test
+# skips. Sets TH_NAME, TH_STATE and TH_PATCHED for `th`, which runs that copy with its own name
+# and state dir, so it never collides with the plain testhost or another test's.
+make_noio_testhost() {   # NAME STATE
+    local patch_diff
+    TH_NAME=$1 TH_STATE=$2 TH_PATCHED=$WORK/systemd-testhost-noio
+    # shellcheck disable=SC2016  # $CG2 and ${SYSD_TESTHOST_IO} are text for the copy
+    sed -e 's/^    move_blkio_to_v2$/    [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& move_blkio_to_v2/' \
+        -e 's/^    if ! grep -qw io "\$CG2\/cgroup.subtree_control"; then$/    if [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& ! grep -qw io "$CG2\/cgroup.subtree_control"; then/' \
+        "$SYSD_TESTHOST" > "$TH_PATCHED" || die "sed $SYSD_TESTHOST"
+    chmod +x "$TH_PATCHED"
+    patch_diff=$(diff "$SYSD_TESTHOST" "$TH_PATCHED")
+    if [ "$(grep -c '^<' <<< "$patch_diff")" != 2 ] || [ "$(grep -c '^>' <<< "$patch_diff")" != 2 ] ||
+       [ "$(grep '^>' <<< "$patch_diff" | grep -c 'SYSD_TESTHOST_IO:-1}" = 1 ] &&')" != 2 ]; then
+        echo "$patch_diff"
+        skip "$SYSD_TESTHOST changed: the no-io patch (skip move_blkio_to_v2 and +io at the cgroup2 root) no longer applies to exactly 2 lines"
+    fi
+}
+th() {   # ARGS...: the copy made by make_noio_testhost
+    SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=$TH_STATE SYSD_TESTHOST_TIMEOUT=45 \
+        "$TH_PATCHED" "$@"
+}
+
 # ---------- cleanup ----------
 cleanup() {
     local rc=$? h pid i
