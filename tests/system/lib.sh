@@ -189,22 +189,55 @@ remove_cgroup() {   # DIR: move leftover processes to the hierarchy root, then r
 }
 
 # ---------- kubelet emulator ----------
-# Serves PODLIST_JSON as the kubelet /pods over HTTPS with client-cert and bearer-token auth;
-# exports the KUBELET_* variables iops-limitd reads (and NODE_NAME from make_podlist).
-start_emulator() {   # PODLIST_JSON
+# Exports the KUBELET_* variables iops-limitd reads for an emulator on 127.0.0.1:PORT (and
+# NODE_NAME from make_podlist); makes the certificates on first use. A test can point the daemon
+# at a port before anything listens there (free_port, then start_emulator PODLIST PORT).
+emulator_env() {   # PORT
+    local pki=$WORK/pki
+    [ -s "$pki/ca.crt" ] || "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
+    export KUBELET_HOST=127.0.0.1 KUBELET_PORT=$1
+    export KUBELET_CA_PATH=$pki/ca.crt KUBELET_CLIENT_CERT_PATH=$pki/client.crt \
+        KUBELET_CLIENT_KEY_PATH=$pki/client.key KUBELET_TOKEN_PATH=$pki/token
+    export NODE_NAME=${PODLIST_NODE:-$NODE_NAME}
+}
+
+free_port() {   # a TCP port on 127.0.0.1 that was free a moment ago
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Serves PODLIST_JSON as the kubelet /pods over HTTPS with client-cert and bearer-token auth, on
+# PORT (default: any free port); exports the KUBELET_* variables (emulator_env).
+start_emulator() {   # PODLIST_JSON [PORT]
     local pki=$WORK/pki i
-    "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
-    python3 "$REPO/tests/tools/kube_emulator.py" --pods "$1" --port-file "$WORK/emulator.port" \
+    [ -s "$pki/ca.crt" ] || "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
+    rm -f "$WORK/emulator.port"
+    python3 "$REPO/tests/tools/kube_emulator.py" --pods "$1" --port "${2:-0}" --port-file "$WORK/emulator.port" \
         --cert "$pki/server.crt" --key "$pki/server.key" --client-ca "$pki/ca.crt" \
         --token "$pki/token" > "$WORK/emulator.log" 2>&1 &
     PIDS+=($!)
     for i in $(seq 100); do [ -s "$WORK/emulator.port" ] && break; sleep 0.1; done
     [ -s "$WORK/emulator.port" ] || { cat "$WORK/emulator.log"; die "kube emulator did not start"; }
-    export KUBELET_HOST=127.0.0.1 KUBELET_PORT
-    KUBELET_PORT=$(cat "$WORK/emulator.port")
-    export KUBELET_CA_PATH=$pki/ca.crt KUBELET_CLIENT_CERT_PATH=$pki/client.crt \
-        KUBELET_CLIENT_KEY_PATH=$pki/client.key KUBELET_TOKEN_PATH=$pki/token
-    export NODE_NAME=${PODLIST_NODE:-$NODE_NAME}
+    emulator_env "$(cat "$WORK/emulator.port")"
+}
+
+# ---------- systemd units over D-Bus (busctl; DBUS_SYSTEM_BUS_ADDRESS picks the bus) ----------
+unit_object() {   # UNIT: its D-Bus object path (sd-bus label escaping)
+    local s=$1 out='' i c
+    for (( i = 0; i < ${#s}; i++ )); do
+        c=${s:i:1}
+        if [[ $c == [a-zA-Z] ]] || { [ "$i" -gt 0 ] && [[ $c == [0-9] ]]; }; then out+=$c
+        else out+=$(printf '_%02x' "'$c"); fi
+    done
+    echo "/org/freedesktop/systemd1/unit/$out"
+}
+unit_prop() {   # UNIT PROPERTY: busctl's answer, or ERROR(...)
+    local v
+    v=$(busctl get-property org.freedesktop.systemd1 "$(unit_object "$1")" org.freedesktop.systemd1.Scope "$2" 2>&1) ||
+        v="ERROR($v)"
+    echo "$v"
+}
+mgr_prop() {   # PROPERTY of io.iopslimit1 (busctl's answer without the signature)
+    busctl get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager "$1" 2>/dev/null | cut -d' ' -f2-
 }
 
 # ---------- the daemon and its table ----------

@@ -73,26 +73,8 @@ stop_daemon() {   # SIGTERM, returns its exit status
 
 # ---------- helpers ----------
 indent() { sed 's/^/    /'; }
-unit_object() {   # UNIT: its D-Bus object path (sd-bus label escaping)
-    local s=$1 out='' i c
-    for (( i = 0; i < ${#s}; i++ )); do
-        c=${s:i:1}
-        if [[ $c == [a-zA-Z] ]] || { [ "$i" -gt 0 ] && [[ $c == [0-9] ]]; }; then out+=$c
-        else out+=$(printf '_%02x' "'$c"); fi
-    done
-    echo "/org/freedesktop/systemd1/unit/$out"
-}
-unit_prop() {   # UNIT PROPERTY: busctl's answer, or ERROR(...)
-    local v
-    v=$(busctl get-property org.freedesktop.systemd1 "$(unit_object "$1")" org.freedesktop.systemd1.Scope "$2" 2>&1) ||
-        v="ERROR($v)"
-    echo "$v"
-}
 want_prop() {   # VALUE ('' = no entry)
     if [ -z "$1" ]; then echo 'a(st) 0'; else echo "a(st) 1 \"$LOOP\" $1"; fi
-}
-mgr_prop() {   # PROPERTY of io.iopslimit1 (busctl's answer without the signature)
-    busctl get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager "$1" 2>/dev/null | cut -d' ' -f2-
 }
 
 # Checks the four IO*Max properties of every scope against WANT (IOPS; '' = excluded: no entries).
