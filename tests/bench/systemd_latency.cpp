@@ -73,7 +73,7 @@ void print(const std::string& what, const std::vector<Container>& cs, std::atomi
         if (a && b) ms.push_back(std::max<int64_t>(0, b - a) / 1e6);
         else ++missed;
     }
-    std::printf("  %-52s p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  (%zu%s)\n", what.c_str(), pct(ms, 0.5),
+    std::printf("  %-58s p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  (%zu%s)\n", what.c_str(), pct(ms, 0.5),
                 pct(ms, 0.9), pct(ms, 0.99), pct(ms, 1.0), ms.size(),
                 missed ? (", " + std::to_string(missed) + " never").c_str() : "");
 }
