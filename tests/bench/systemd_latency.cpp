@@ -8,10 +8,12 @@
 //           what is new, with the daemon's own Reconciler and SystemdUnitWriter
 //
 // Each container is a transient scope cri-containerd-<id>.scope in its own pod slice
-// (kubepods-besteffort-pod<uid>.slice), made with StartTransientUnit around a process that is
+// (kubepods-besteffort-pod<uid>.slice, started first and waited for, as the kubelet makes the
+// pod's slice before its containers), made with StartTransientUnit around a process that is
 // already running in the testhost (PIDs from a file: one per container). Times, per container:
 //   created   the scope's cgroup directory appears (polled every 0.2 ms on the host's view);
 //   returned  StartTransientUnit's reply arrives;
+//   active    systemd has the scope active (its ActiveEnterTimestampMonotonic, read afterwards);
 //   applied   LimitApplied received (daemon) / the Reconciler reports it applied (poller);
 //   reported  systemd answers IOReadIOPSMax with the limit (Get, right after "applied").
 #include <sys/stat.h>
@@ -45,7 +47,7 @@ struct Container {
     std::string id, unit, slice, dir;
     uint32_t pid = 0;
     Clock::time_point call;
-    std::atomic<int64_t> created{0}, returned{0}, applied{0}, reported{0};  // ns since t0; 0 = not yet
+    std::atomic<int64_t> created{0}, returned{0}, active{0}, applied{0}, reported{0};  // ns since t0; 0 = not yet
 };
 
 Clock::time_point t0;
@@ -232,8 +234,27 @@ int main(int argc, char** argv) {
     using Aux = std::vector<sdbus::Struct<std::string, Props>>;
     size_t failedStarts = 0;
     std::string firstError;
+    auto activeState = [&](const std::string& unit) {
+        try {
+            auto proxy = sdbus::createProxy(*callBus, "org.freedesktop.systemd1", host::unitObjectPath(unit));
+            return proxy->getProperty("ActiveState").onInterface("org.freedesktop.systemd1.Unit").get<std::string>();
+        } catch (const sdbus::Error&) {
+            return std::string();
+        }
+    };
     for (int i = 0; i < n; ++i) {
         Container& c = cs[i];
+        try {  // the pod's slice first, as the kubelet does, and wait till it is active
+            sdbus::ObjectPath job;
+            systemd->callMethod("StartTransientUnit")
+                .onInterface("org.freedesktop.systemd1.Manager")
+                .withArguments(c.slice, std::string("fail"), Props{}, Aux{})
+                .storeResultsTo(job);
+            for (int k = 0; k < 2000 && activeState(c.slice) != "active"; ++k)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        } catch (const sdbus::Error& e) {
+            if (!failedStarts++) firstError = e.getName() + ": " + e.getMessage();
+        }
         Props props{{"PIDs", sdbus::Variant(std::vector<uint32_t>{c.pid})}, {"Slice", sdbus::Variant(c.slice)}};
         started = i + 1;
         try {
@@ -254,6 +275,17 @@ int main(int argc, char** argv) {
     if (pollThread.joinable()) pollThread.join();
     if (signalBus) signalBus->leaveEventLoop();
 
+    // systemd's own time to start each scope, from the unit's monotonic timestamp (same clock)
+    const int64_t t0ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count();
+    for (auto& c : cs) {
+        try {
+            auto proxy = sdbus::createProxy(*callBus, "org.freedesktop.systemd1", host::unitObjectPath(c.unit));
+            auto us = proxy->getProperty("ActiveEnterTimestampMonotonic").onInterface("org.freedesktop.systemd1.Unit").get<uint64_t>();
+            if (us) c.active = static_cast<int64_t>(us) * 1000 - t0ns + 1;
+        } catch (const sdbus::Error&) {
+        }
+    }
+
     if (failedStarts)
         std::printf("  %zu of %d StartTransientUnit calls failed (first: %s)\n", failedStarts, n, firstError.c_str());
     if (poller) {
@@ -267,17 +299,21 @@ int main(int argc, char** argv) {
               &Container::reported);
     }
     print("  (StartTransientUnit returns -> cgroup appears)", cs, &Container::returned, &Container::created);
+    print("  (cgroup appears -> systemd has the scope active)", cs, &Container::created, &Container::active);
+    print(poller ? "  (scope active -> applied)" : "  (scope active -> LimitApplied received)", cs, &Container::active,
+          &Container::applied);
 
-    // Stop the scopes (their processes with them), so the next run starts on a calm systemd.
-    for (auto& c : cs) {
-        try {
-            sdbus::ObjectPath job;
-            systemd->callMethod("StopUnit")
-                .onInterface("org.freedesktop.systemd1.Manager")
-                .withArguments(c.unit, std::string("replace"))
-                .storeResultsTo(job);
-        } catch (const sdbus::Error&) {
+    // Stop the scopes (their processes with them) and slices, so the next run starts on a calm systemd.
+    for (auto& c : cs)
+        for (const auto& unit : {c.unit, c.slice}) {
+            try {
+                sdbus::ObjectPath job;
+                systemd->callMethod("StopUnit")
+                    .onInterface("org.freedesktop.systemd1.Manager")
+                    .withArguments(unit, std::string("replace"))
+                    .storeResultsTo(job);
+            } catch (const sdbus::Error&) {
+            }
         }
-    }
     return 0;
 }
