@@ -1,14 +1,19 @@
 #!/bin/bash
 # One command: builds Release and prints the benchmark numbers.
 #   tests/bench/run.sh [PODS] [RUNS]   parse/plan/reconcile times and peak RSS, start latency,
-#                                      watch latency and the daemon at idle (about 2 minutes)
+#                                      watch latency and the daemon at idle (about 2 minutes);
+#                                      last, start latency through systemd in systemd-testhost
+#                                      (about 1 minute more; "skipped: <reason>" where it cannot run)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${BENCH_BUILD_DIR:-$REPO/build-bench}
 cmake -S "$REPO" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j"$(nproc)" --target iops-limit-bench iops-limit-latency-bench iops-limitd >/dev/null
+cmake --build "$B" -j"$(nproc)" --target iops-limit-bench iops-limit-latency-bench iops-limitd \
+    iops-limit-systemd-latency-bench >/dev/null
 "$B/tests/bench/iops-limit-bench" "$@"
 echo
 "$B/tests/bench/iops-limit-latency-bench" 200
 echo
 python3 "$REPO/tests/bench/watch_latency.py" "$B" 100 60
+echo
+bash "$REPO/tests/bench/systemd_latency.sh" "$B" 250 50 || { rc=$?; [ "$rc" = 77 ] || exit "$rc"; }

@@ -189,22 +189,55 @@ remove_cgroup() {   # DIR: move leftover processes to the hierarchy root, then r
 }
 
 # ---------- kubelet emulator ----------
-# Serves PODLIST_JSON as the kubelet /pods over HTTPS with client-cert and bearer-token auth;
-# exports the KUBELET_* variables iops-limitd reads (and NODE_NAME from make_podlist).
-start_emulator() {   # PODLIST_JSON
+# Exports the KUBELET_* variables iops-limitd reads for an emulator on 127.0.0.1:PORT (and
+# NODE_NAME from make_podlist); makes the certificates on first use. A test can point the daemon
+# at a port before anything listens there (free_port, then start_emulator PODLIST PORT).
+emulator_env() {   # PORT
+    local pki=$WORK/pki
+    [ -s "$pki/ca.crt" ] || "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
+    export KUBELET_HOST=127.0.0.1 KUBELET_PORT=$1
+    export KUBELET_CA_PATH=$pki/ca.crt KUBELET_CLIENT_CERT_PATH=$pki/client.crt \
+        KUBELET_CLIENT_KEY_PATH=$pki/client.key KUBELET_TOKEN_PATH=$pki/token
+    export NODE_NAME=${PODLIST_NODE:-$NODE_NAME}
+}
+
+free_port() {   # a TCP port on 127.0.0.1 that was free a moment ago
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Serves PODLIST_JSON as the kubelet /pods over HTTPS with client-cert and bearer-token auth, on
+# PORT (default: any free port); exports the KUBELET_* variables (emulator_env).
+start_emulator() {   # PODLIST_JSON [PORT]
     local pki=$WORK/pki i
-    "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
-    python3 "$REPO/tests/tools/kube_emulator.py" --pods "$1" --port-file "$WORK/emulator.port" \
+    [ -s "$pki/ca.crt" ] || "$REPO/tests/tools/make_certs.sh" "$pki" || die "make_certs.sh"
+    rm -f "$WORK/emulator.port"
+    python3 "$REPO/tests/tools/kube_emulator.py" --pods "$1" --port "${2:-0}" --port-file "$WORK/emulator.port" \
         --cert "$pki/server.crt" --key "$pki/server.key" --client-ca "$pki/ca.crt" \
         --token "$pki/token" > "$WORK/emulator.log" 2>&1 &
     PIDS+=($!)
     for i in $(seq 100); do [ -s "$WORK/emulator.port" ] && break; sleep 0.1; done
     [ -s "$WORK/emulator.port" ] || { cat "$WORK/emulator.log"; die "kube emulator did not start"; }
-    export KUBELET_HOST=127.0.0.1 KUBELET_PORT
-    KUBELET_PORT=$(cat "$WORK/emulator.port")
-    export KUBELET_CA_PATH=$pki/ca.crt KUBELET_CLIENT_CERT_PATH=$pki/client.crt \
-        KUBELET_CLIENT_KEY_PATH=$pki/client.key KUBELET_TOKEN_PATH=$pki/token
-    export NODE_NAME=${PODLIST_NODE:-$NODE_NAME}
+    emulator_env "$(cat "$WORK/emulator.port")"
+}
+
+# ---------- systemd units over D-Bus (busctl; DBUS_SYSTEM_BUS_ADDRESS picks the bus) ----------
+unit_object() {   # UNIT: its D-Bus object path (sd-bus label escaping)
+    local s=$1 out='' i c
+    for (( i = 0; i < ${#s}; i++ )); do
+        c=${s:i:1}
+        if [[ $c == [a-zA-Z] ]] || { [ "$i" -gt 0 ] && [[ $c == [0-9] ]]; }; then out+=$c
+        else out+=$(printf '_%02x' "'$c"); fi
+    done
+    echo "/org/freedesktop/systemd1/unit/$out"
+}
+unit_prop() {   # UNIT PROPERTY: busctl's answer, or ERROR(...)
+    local v
+    v=$(busctl get-property org.freedesktop.systemd1 "$(unit_object "$1")" org.freedesktop.systemd1.Scope "$2" 2>&1) ||
+        v="ERROR($v)"
+    echo "$v"
+}
+mgr_prop() {   # PROPERTY of io.iopslimit1 (busctl's answer without the signature)
+    busctl get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager "$1" 2>/dev/null | cut -d' ' -f2-
 }
 
 # ---------- the daemon and its table ----------
@@ -269,6 +302,31 @@ free_tcp_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0
 
 within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT %
     [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
+}
+
+# ---------- systemd-testhost without the io move ----------
+# A copy of systemd-testhost in $WORK that leaves io on cgroup v1 when SYSD_TESTHOST_IO=0 (hosts
+# whose PID 1 pins the v1 blkio hierarchy cannot move it): only two lines change, or the test
+# skips. Sets TH_NAME, TH_STATE and TH_PATCHED for `th`, which runs that copy with its own name
+# and state dir, so it never collides with the plain testhost or another test's.
+make_noio_testhost() {   # NAME STATE
+    local patch_diff
+    TH_NAME=$1 TH_STATE=$2 TH_PATCHED=$WORK/systemd-testhost-noio
+    # shellcheck disable=SC2016  # $CG2 and ${SYSD_TESTHOST_IO} are text for the copy
+    sed -e 's/^    move_blkio_to_v2$/    [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& move_blkio_to_v2/' \
+        -e 's/^    if ! grep -qw io "\$CG2\/cgroup.subtree_control"; then$/    if [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& ! grep -qw io "$CG2\/cgroup.subtree_control"; then/' \
+        "$SYSD_TESTHOST" > "$TH_PATCHED" || die "sed $SYSD_TESTHOST"
+    chmod +x "$TH_PATCHED"
+    patch_diff=$(diff "$SYSD_TESTHOST" "$TH_PATCHED")
+    if [ "$(grep -c '^<' <<< "$patch_diff")" != 2 ] || [ "$(grep -c '^>' <<< "$patch_diff")" != 2 ] ||
+       [ "$(grep '^>' <<< "$patch_diff" | grep -c 'SYSD_TESTHOST_IO:-1}" = 1 ] &&')" != 2 ]; then
+        echo "$patch_diff"
+        skip "$SYSD_TESTHOST changed: the no-io patch (skip move_blkio_to_v2 and +io at the cgroup2 root) no longer applies to exactly 2 lines"
+    fi
+}
+th() {   # ARGS...: the copy made by make_noio_testhost
+    SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=$TH_STATE SYSD_TESTHOST_TIMEOUT=45 \
+        "$TH_PATCHED" "$@"
 }
 
 # ---------- cleanup ----------

@@ -26,7 +26,6 @@ PKG_OUT=${PKG_OUT:-$REPO/build-pkg}
 PACKAGES_SH=$REPO/tests/packages.sh
 TH_NAME=iops-limit-pkg
 TH_STATE=$WORK/th-state
-TH_PATCHED=$WORK/systemd-testhost-noio
 SHARE=$WORK/share          # bound into the testhost as $IN
 IN=/srv/iops-limit-test
 DEFAULT_IOPS=1000
@@ -49,21 +48,9 @@ else skip "no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified"; fi
 [ -e "$CG2/$TH_NAME" ] &&
     die "$CG2/$TH_NAME exists: a testhost '$TH_NAME' left over by an earlier run (stop it: SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=<its state dir> <patched systemd-testhost> stop, or kill its processes and rmdir the cgroup)"
 
-# systemd-testhost without the io move: only these two lines may change.
-sed -e 's/^    move_blkio_to_v2$/    [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& move_blkio_to_v2/' \
-    -e 's/^    if ! grep -qw io "\$CG2\/cgroup.subtree_control"; then$/    if [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& ! grep -qw io "$CG2\/cgroup.subtree_control"; then/' \
-    "$SYSD_TESTHOST" > "$TH_PATCHED" || die "sed $SYSD_TESTHOST"
-chmod +x "$TH_PATCHED"
-patch_diff=$(diff "$SYSD_TESTHOST" "$TH_PATCHED")
-if [ "$(grep -c '^<' <<< "$patch_diff")" != 2 ] || [ "$(grep -c '^>' <<< "$patch_diff")" != 2 ] ||
-   [ "$(grep '^>' <<< "$patch_diff" | grep -c 'SYSD_TESTHOST_IO:-1}" = 1 ] &&')" != 2 ]; then
-    echo "$patch_diff"
-    skip "$SYSD_TESTHOST changed: the no-io patch (skip move_blkio_to_v2 and +io at the cgroup2 root) no longer applies to exactly 2 lines"
-fi
+make_noio_testhost "$TH_NAME" "$TH_STATE"
 blkio_before=$(grep -c ' - cgroup cgroup [^ ]*blkio' /proc/self/mountinfo)
 
-th() { SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=$TH_STATE SYSD_TESTHOST_TIMEOUT=45 \
-       "$TH_PATCHED" "$@"; }
 thx() { th exec "$@" < /dev/null; }   # a command inside the testhost (with its own system bus)
 TESTHOST_UP=
 stop_testhost() {

@@ -27,7 +27,6 @@ NEW_ANNOTATION_IOPS=300
 CTL=${IOPSLIMITCTL:-$BUILD_DIR/service/ctl/iops-limitctl}
 TH_NAME=iops-limit-sysd
 TH_STATE=$WORK/th-state
-TH_PATCHED=$WORK/systemd-testhost-noio
 PROPS=(IOReadIOPSMax IOWriteIOPSMax IOReadBandwidthMax IOWriteBandwidthMax)
 
 # ---------- preconditions ----------
@@ -46,24 +45,11 @@ require_daemon
 [ -e "$CG2/$TH_NAME" ] &&
     die "$CG2/$TH_NAME exists: a testhost '$TH_NAME' left over by an earlier run (stop it: SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=<its state dir> <patched systemd-testhost> stop, or kill its processes and rmdir the cgroup)"
 
-# systemd-testhost without the io move: only these two lines may change.
-# shellcheck disable=SC2016  # $CG2 and ${SYSD_TESTHOST_IO} are text for the copy
-sed -e 's/^    move_blkio_to_v2$/    [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& move_blkio_to_v2/' \
-    -e 's/^    if ! grep -qw io "\$CG2\/cgroup.subtree_control"; then$/    if [ "${SYSD_TESTHOST_IO:-1}" = 1 ] \&\& ! grep -qw io "$CG2\/cgroup.subtree_control"; then/' \
-    "$SYSD_TESTHOST" > "$TH_PATCHED" || die "sed $SYSD_TESTHOST"
-chmod +x "$TH_PATCHED"
-patch_diff=$(diff "$SYSD_TESTHOST" "$TH_PATCHED")
-if [ "$(grep -c '^<' <<< "$patch_diff")" != 2 ] || [ "$(grep -c '^>' <<< "$patch_diff")" != 2 ] ||
-   [ "$(grep '^>' <<< "$patch_diff" | grep -c 'SYSD_TESTHOST_IO:-1}" = 1 ] &&')" != 2 ]; then
-    echo "$patch_diff"
-    skip "$SYSD_TESTHOST changed: the no-io patch (skip move_blkio_to_v2 and +io at the cgroup2 root) no longer applies to exactly 2 lines"
-fi
+make_noio_testhost "$TH_NAME" "$TH_STATE"
 # blkio state and testhost state dirs as found, to check that we leave them so
 blkio_before=$(grep -c ' - cgroup cgroup [^ ]*blkio' /proc/self/mountinfo)
 plain_state_before=$([ -e /tmp/systemd-testhost ] && echo yes)
 
-th() { SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=$TH_STATE SYSD_TESTHOST_TIMEOUT=45 \
-       "$TH_PATCHED" "$@"; }
 TESTHOST_UP=
 stop_testhost() {   # cleanup hook; io was never moved, so this is quick
     [ -n "$TESTHOST_UP" ] || return 0
@@ -87,26 +73,8 @@ stop_daemon() {   # SIGTERM, returns its exit status
 
 # ---------- helpers ----------
 indent() { sed 's/^/    /'; }
-unit_object() {   # UNIT: its D-Bus object path (sd-bus label escaping)
-    local s=$1 out='' i c
-    for (( i = 0; i < ${#s}; i++ )); do
-        c=${s:i:1}
-        if [[ $c == [a-zA-Z] ]] || { [ "$i" -gt 0 ] && [[ $c == [0-9] ]]; }; then out+=$c
-        else out+=$(printf '_%02x' "'$c"); fi
-    done
-    echo "/org/freedesktop/systemd1/unit/$out"
-}
-unit_prop() {   # UNIT PROPERTY: busctl's answer, or ERROR(...)
-    local v
-    v=$(busctl get-property org.freedesktop.systemd1 "$(unit_object "$1")" org.freedesktop.systemd1.Scope "$2" 2>&1) ||
-        v="ERROR($v)"
-    echo "$v"
-}
 want_prop() {   # VALUE ('' = no entry)
     if [ -z "$1" ]; then echo 'a(st) 0'; else echo "a(st) 1 \"$LOOP\" $1"; fi
-}
-mgr_prop() {   # PROPERTY of io.iopslimit1 (busctl's answer without the signature)
-    busctl get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager "$1" 2>/dev/null | cut -d' ' -f2-
 }
 
 # Checks the four IO*Max properties of every scope against WANT (IOPS; '' = excluded: no entries).

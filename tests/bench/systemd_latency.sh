@@ -1,0 +1,83 @@
+#!/bin/bash
+# Start latency through systemd: a container scope is created -> its limit is in force, p50/p99,
+# for iops-limitd (inotify on the cgroup tree, SetUnitProperties, LimitApplied) and for a plain 1 s
+# poller, both against a real systemd 252 in systemd-testhost (the no-io copy from
+# tests/system/lib.sh: this VM's PID 1 pins the v1 blkio hierarchy).
+#   tests/bench/systemd_latency.sh [BUILD_DIR] [CONTAINERS] [INTERVAL_MS]
+# BUILD_DIR holds iops-limitd and iops-limit-systemd-latency-bench (default: REPO/build-bench, as
+# tests/bench/run.sh builds it). Prints "skipped: <reason>" and exits 77 where it cannot run
+# (not root, no systemd, no dbus, ...). Takes about a minute.
+# shellcheck source-path=SCRIPTDIR/../system
+set -u -o pipefail
+REPO_=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+export BUILD_DIR=${1:-$REPO_/build-bench}
+N=${2:-250}
+INTERVAL_MS=${3:-50}
+LIMIT=300
+. "$REPO_/tests/system/lib.sh"
+DAEMON=$BUILD_DIR/service/daemon/iops-limitd
+CLIENT=$BUILD_DIR/tests/bench/iops-limit-systemd-latency-bench
+skip() { echo "  skipped: $*"; exit 77; }
+
+echo "start latency through systemd: container scope created -> limit in force ($N containers, one every $INTERVAL_MS ms)"
+[ "$(id -u)" = 0 ] || skip "needs root (systemd-testhost)"
+for t in losetup mkfs.ext4 python3 openssl busctl nsenter unshare flock diff sed; do
+    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
+done
+[ -x "$SYSD_TESTHOST" ] || skip "systemd-testhost not found at $SYSD_TESTHOST (set SYSD_TESTHOST)"
+[ -x /lib/systemd/systemd ] || skip "systemd not installed"
+command -v dbus-daemon >/dev/null || skip "dbus not installed"
+if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup
+elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup/unified
+else skip "no cgroup2 mount"; fi
+{ [ -x "$DAEMON" ] && [ -x "$CLIENT" ]; } || skip "not built: $DAEMON, $CLIENT"
+TH_NAME=iops-limit-bench-sysd
+[ -e "$CG2/$TH_NAME" ] && skip "$CG2/$TH_NAME exists: a testhost '$TH_NAME' is running or was left over"
+make_noio_testhost "$TH_NAME" "$WORK/th-state"
+TESTHOST_UP=
+stop_testhost() { [ -z "$TESTHOST_UP" ] || { TESTHOST_UP=; th stop < /dev/null 2>/dev/null; }; }
+CLEANUP_HOOKS+=(stop_testhost)
+
+make_loop_disk 64M > /dev/null
+echo '{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}' > "$WORK/pods.json"
+NODE_NAME=bench
+start_emulator "$WORK/pods.json"   # no pods: every container is new to the daemon, as at a start
+TESTHOST_UP=1
+env=$(th start < /dev/null 2> "$WORK/testhost.log") || { sed 's/^/    /' "$WORK/testhost.log"; skip "systemd-testhost did not start"; }
+eval "$env"
+export DBUS_SYSTEM_BUS_ADDRESS SYSD_TESTHOST_CGROUP
+th exec sh -c 'cat > /usr/share/dbus-1/system.d/io.iopslimit1.conf' < "$REPO/dbus/io.iopslimit1.conf" || die "bus policy"
+busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig || die "dbus ReloadConfig"
+if grep -qw io "$SYSD_TESTHOST_CGROUP/cgroup.controllers"; then
+    echo "  (io is on cgroup2 here, but the figures below are still up to systemd reporting the property)"
+else
+    echo "  NOTE: io is not on cgroup2 on this machine: io.max cannot be observed, so \"in force\" means"
+    echo "        systemd accepted the limit and reports IOReadIOPSMax for the unit (it writes no io.max here)"
+fi
+
+# one process per container, already running in the testhost; StartTransientUnit moves it
+# shellcheck disable=SC2016  # expanded by the shell in the testhost
+th exec bash -c 'for i in $(seq "$1"); do sleep 3600 < /dev/null > /dev/null 2>&1 & echo $!; done' sleepers $((2 * N)) \
+    < /dev/null > "$WORK/pids" || die "sleepers"
+head -n "$N" "$WORK/pids" > "$WORK/pids.daemon"
+tail -n "$N" "$WORK/pids" > "$WORK/pids.poller"
+
+# iops-limitd, as the unit would run it (LIMIT_BACKEND=auto picks systemd), on the testhost's bus
+env -i PATH="$PATH" DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" NODE_NAME=bench \
+    KUBELET_HOST="$KUBELET_HOST" KUBELET_PORT="$KUBELET_PORT" KUBELET_CA_PATH="$KUBELET_CA_PATH" \
+    KUBELET_CLIENT_CERT_PATH="$KUBELET_CLIENT_CERT_PATH" KUBELET_CLIENT_KEY_PATH="$KUBELET_CLIENT_KEY_PATH" \
+    KUBELET_TOKEN_PATH="$KUBELET_TOKEN_PATH" CGROUP_ROOT="$SYSD_TESTHOST_CGROUP" LIMIT_BACKEND=auto \
+    DATA_MOUNT="$LOOP_MNT" CONTAINER_IOPS_LIMIT=$LIMIT CHECK_INTERVAL=10 STATE_DIRECTORY="$WORK/state" \
+    IOPS_LIMIT_ENV_FILES="$WORK/none" "$DAEMON" > /dev/null 2> "$WORK/daemon.log" &
+DPID=$!
+PIDS+=("$DPID")
+for _ in $(seq 100); do [ "$(mgr_prop Backend)" = '"systemd"' ] && break; sleep 0.1; done
+[ "$(mgr_prop Backend)" = '"systemd"' ] || { sed 's/^/    log: /' "$WORK/daemon.log"; die "iops-limitd: backend $(mgr_prop Backend), want systemd"; }
+
+"$CLIENT" daemon "$N" "$INTERVAL_MS" "$WORK/pids.daemon" "$SYSD_TESTHOST_CGROUP" "$LOOP_MNT" "$LIMIT" 2> "$WORK/daemon.err" ||
+    { sed 's/^/    /' "$WORK/daemon.err"; die "iops-limit-systemd-latency-bench daemon"; }
+kill -TERM "$DPID"; wait "$DPID"
+keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$DPID" ] || keep+=("$p"); done; PIDS=("${keep[@]}")
+"$CLIENT" poller "$N" "$INTERVAL_MS" "$WORK/pids.poller" "$SYSD_TESTHOST_CGROUP" "$LOOP_MNT" "$LIMIT" 2> "$WORK/poller.err" ||
+    { sed 's/^/    /' "$WORK/poller.err"; die "iops-limit-systemd-latency-bench poller"; }
+echo "  target: p99 <= 20 ms through systemd (see tests/bench/latency.cpp for the raw path)"
