@@ -144,8 +144,12 @@ ReconcileReport Reconciler::apply(const core::PodList& pods, const std::string& 
         if (!st.cgroup.empty()) seen.insert(st.cgroup);
         report.containers.push_back(std::move(st));
     }
-    // Containers that are gone (or no longer running) are forgotten.
-    std::erase_if(applied_, [&](const auto& kv) { return !seen.count(kv.first); });
+    // Containers whose cgroup is gone are forgotten. One the pod list does not show (yet) is
+    // kept: a container often starts before the kubelet lists it, and if its pod then turns out
+    // to be excluded, removeOurLimit must still know the default we gave it was ours.
+    std::erase_if(applied_, [&](const auto& kv) {
+        return !seen.count(kv.first) && !host::isDirectory(setup_.hierarchy + "/" + kv.first);
+    });
     if (!dryRun) {
         DecisionCache next;
         for (const auto& c : report.containers) {

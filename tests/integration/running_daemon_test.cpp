@@ -497,6 +497,37 @@ TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForTheP
     EXPECT_TRUE(daemon_->running());
 }
 
+TEST_F(RunningDaemon, AContainerLimitedBeforeItsPodIsListedLosesTheDefaultWhenThePodIsExcluded) {
+    // kindnet-zkpn8 (kube-system: excluded) starts before the kubelet lists it, as containers
+    // often do: it gets the default at once; a fetch that still does not list it must not make
+    // the daemon forget that the default is its own, so the exclusion can take it away later.
+    const Ctr* excluded = nullptr;
+    for (const auto& c : containers_)
+        if (c.pod == "kindnet-zkpn8") excluded = &c;
+    ASSERT_TRUE(excluded);
+    fs::path cg = tmp_.path() / "cgroup";
+    fs::remove_all(cg / cgroupOf(*excluded, true));
+    Json::Value list = loadJson((tmp_.path() / "pods.json").string()), without = list;
+    without["items"] = Json::arrayValue;
+    for (const auto& item : list["items"])
+        if (item["metadata"]["name"].asString() != "kindnet-zkpn8") without["items"].append(item);
+    writeText(tmp_.path() / "pods.json", Json::writeString(Json::StreamWriterBuilder(), without));
+    startBus(false);
+    startDaemon();
+    int fetches = kubeletRequests(*emu_);
+
+    appear(cg, cgroupOf(*excluded, true), tmp_.path() / "staging");
+    EXPECT_TRUE(waitFor([&] { return ioMax("kindnet-zkpn8") == "259:0 rbps=max wbps=max riops=500 wiops=500\n"; }))
+        << ioMax("kindnet-zkpn8");
+    ASSERT_TRUE(waitFor([&] { return kubeletRequests(*emu_) > fetches; })) << "the fetch an unknown container triggers";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(ioMax("kindnet-zkpn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n") << "still unknown: kept";
+
+    writeText(tmp_.path() / "pods.json", Json::writeString(Json::StreamWriterBuilder(), list));
+    ASSERT_EQ(call("Resync").exitCode, 0);
+    EXPECT_EQ(ioMax("kindnet-zkpn8"), "259:0 rbps=max wbps=max riops=max wiops=max\n") << daemon_->err();
+}
+
 }  // namespace
 
 namespace {
