@@ -298,8 +298,6 @@ EOC
     export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$sock
 }
 
-free_tcp_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT %
     [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
 }

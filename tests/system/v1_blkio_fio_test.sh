@@ -96,7 +96,7 @@ if ! command -v dbus-daemon >/dev/null || ! command -v curl >/dev/null || [ ! -x
     finish
 fi
 start_private_bus
-METRICS_PORT=$(free_tcp_port)
+METRICS_PORT=$(free_port)
 METRICS_ADDRESS=127.0.0.1:$METRICS_PORT STATE_DIRECTORY=$WORK/state CHECK_INTERVAL=3600 \
     "$DAEMON" > "$WORK/daemon.log" 2>&1 &
 PIDS+=($!)
