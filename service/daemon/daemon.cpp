@@ -124,6 +124,14 @@ int runDaemon(int argc, char** argv) {
     std::unique_ptr<sdbus::IConnection> bus;
     if (!env.count("IOPS_LIMIT_NO_BUS")) bus = connectSystemBus();
 
+    // Long-running: block the signals we read from a signalfd before any thread exists (the
+    // fetch and watch threads inherit the mask), or SIGTERM could land on one of them and kill
+    // the process without a clean stop.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    if (!opt.once && !opt.dryRun) sigprocmask(SIG_BLOCK, &mask, nullptr);
+
     Service service(env, hostName(), envFiles(env), bus.get());
     service.setWatchEnabled(!opt.once && !opt.dryRun);
     if (auto st = service.start(); !st) {
@@ -141,11 +149,7 @@ int runDaemon(int argc, char** argv) {
         return r.failed ? 3 : 0;
     }
 
-    // Long-running: one thread, one poll loop for signals, timers and the bus.
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    // Long-running: one loop thread for signals, timers, the bus and every state change.
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {
         log::error(std::string("Failed to create signalfd: ") + std::strerror(errno));
@@ -210,7 +214,7 @@ int runDaemon(int argc, char** argv) {
         fetchPending = true;
         loop.addTimer(std::chrono::milliseconds(250), [&] {
             fetchPending = false;
-            resync();
+            service.requestResync();  // on the fetch thread: new containers keep being limited meanwhile
         });
     };
     loop.addDynamic({[&](int& fd, short& events, int& timeoutMs) {
@@ -220,6 +224,10 @@ int runDaemon(int argc, char** argv) {
                      },
                      [&] { service.dispatchWatch(); }});
 
+    loop.addFd(service.fetchFd(), POLLIN, [&] {
+        service.dispatchFetch();
+        status();
+    });
     loop.addFd(service.podWatchFd(), POLLIN, [&] {
         service.dispatchPodWatch();
         status();
@@ -227,7 +235,7 @@ int runDaemon(int argc, char** argv) {
 
     std::function<void()> tick;
     tick = [&] {
-        resync();
+        service.requestResync();
         loop.addTimer(std::chrono::seconds(service.config().checkIntervalSec), tick);
     };
     loop.addFd(sfd, POLLIN, [&] {

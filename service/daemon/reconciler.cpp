@@ -52,44 +52,64 @@ Reconciler::Reconciler(const core::Config& cfg, host::CgroupSetup setup, std::ve
       apiserver_(apiserver),
       filter_(makeFilter(cfg)) {}
 
-ReconcileReport Reconciler::reconcile(bool dryRun) {
+FetchResult Reconciler::fetch() {
+    std::lock_guard lock(fetchMutex_);
+    auto start = std::chrono::steady_clock::now();
+    FetchResult f = fetchLocked();
+    f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return f;
+}
+
+FetchResult Reconciler::fetchLocked() {
+    FetchResult f;
     std::string kubeletError;
     if (kubelet_) {
         auto pods = kubelet_->list();
         if (pods) {
             log::info("Successfully got " + std::to_string(pods->pods.size()) + " pods from kubelet API");
-            return apply(*pods, "kubelet", dryRun);
+            f.pods = std::move(pods).value();
+            f.source = "kubelet";
+            return f;
         }
         kubeletError = pods.error().message;
+        f.failedSources.push_back("kubelet");
     }
-    std::vector<std::string> failedSources;
-    if (kubelet_) failedSources.push_back("kubelet");
     if (apiserver_) {
         log::warning("Failed to get pods from kubelet API: " + kubeletError + ", falling back to API Server");
         auto pods = apiserver_->list();
         if (pods) {
             log::info("Successfully got " + std::to_string(pods->pods.size()) + " pods from API Server");
-            ReconcileReport r = apply(*pods, "apiserver", dryRun);
-            r.failedSources = failedSources;
-            return r;
+            f.pods = std::move(pods).value();
+            f.source = "apiserver";
+            return f;
         }
         log::error("Failed to get pods from API Server: " + pods.error().message);
-        failedSources.push_back("apiserver");
+        f.failedSources.push_back("apiserver");
         kubeletError += "; API server: " + pods.error().message;
     } else {
         log::error("Failed to get pods from kubelet API: " + kubeletError + " (no API server configured)");
     }
+    f.error = kubeletError;
+    return f;
+}
+
+ReconcileReport Reconciler::reconcileWith(FetchResult f, bool dryRun) {
+    if (f.pods) {
+        ReconcileReport r = apply(*f.pods, f.source, dryRun);
+        r.failedSources = std::move(f.failedSources);
+        return r;
+    }
     if (!everHadPods_) {
         ReconcileReport r = applyDefaultsWithoutPods(dryRun);
-        r.errors.push_back(kubeletError);
-        r.failedSources = failedSources;
+        r.errors.push_back(f.error);
+        r.failedSources = std::move(f.failedSources);
         return r;
     }
     log::warning("No pod source reachable; keeping every limit in force");
     ReconcileReport r;
     r.source = "none";
-    r.errors.push_back(kubeletError);
-    r.failedSources = failedSources;
+    r.errors.push_back(f.error);
+    r.failedSources = std::move(f.failedSources);
     return r;
 }
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,13 +41,26 @@ struct ReconcileReport {
     double millis = 0;
 };
 
+// What a fetch of the pods brought: the list and its source, or why every source failed.
+struct FetchResult {
+    std::optional<core::PodList> pods;
+    std::string source;  // kubelet | apiserver when pods is set
+    std::string error;   // when not
+    std::vector<std::string> failedSources;
+    double seconds = 0;  // how long the fetch took
+};
+
 class Reconciler {
 public:
     Reconciler(const core::Config& cfg, host::CgroupSetup setup, std::vector<host::BlockDevice> devices,
                host::LimitWriter& writer, kube::PodSource* kubelet, kube::PodSource* apiserver);
 
     // Fetches pods and applies the plan (dryRun: reads but never writes).
-    ReconcileReport reconcile(bool dryRun = false);
+    ReconcileReport reconcile(bool dryRun = false) { return reconcileWith(fetch(), dryRun); }
+    // The two halves: fetch may run on another thread (one fetch at a time, never touching the
+    // reconciler's state); reconcileWith applies what it brought, on the loop thread.
+    FetchResult fetch();
+    ReconcileReport reconcileWith(FetchResult fetched, bool dryRun);
     // Applies the plan for pods already fetched (also used by tests and benchmarks).
     ReconcileReport apply(const core::PodList& pods, const std::string& source, bool dryRun);
     // No pod source at start: keep every limit in force, give the default to container cgroups
@@ -73,6 +88,7 @@ public:
     void setOverrides(std::map<std::string, core::Limits> o) { overrides_ = std::move(o); }
 
 private:
+    FetchResult fetchLocked();
     void applyEntry(ContainerStatus& st, bool dryRun, ReconcileReport& report);
     void removeOurLimit(ContainerStatus& st, bool dryRun, ReconcileReport& report);
     void reportProblems(const core::Plan& plan, const core::PodList& pods);
@@ -83,6 +99,7 @@ private:
     host::LimitWriter& writer_;
     kube::PodSource* kubelet_;
     kube::PodSource* apiserver_;
+    std::mutex fetchMutex_;  // one fetch at a time: the worker's and a synchronous one
     core::Filter filter_;
     std::map<std::string, core::Limits> overrides_;
     std::map<std::string, core::Limits> applied_;  // cgroup -> what we put in force

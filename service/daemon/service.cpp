@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "host/limit_writers.h"
 #include "daemon/io_sampler.h"
+#include "daemon/pod_fetcher.h"
 
 namespace iopslimit::daemon {
 
@@ -34,6 +35,7 @@ struct Service::Engine {
     std::unique_ptr<kube::KubeletPodSource> kubelet;
     std::unique_ptr<kube::ApiServerPodSource> apiserver;
     std::unique_ptr<Reconciler> rec;
+    std::unique_ptr<PodFetcher> fetcher;  // uses rec and the sources: declared after them
     std::unique_ptr<host::CgroupWatcher> watcher;
     std::unique_ptr<kube::PodWatch> podWatch;  // declared last: stopped first
 };
@@ -43,12 +45,14 @@ Service::Service(core::Environment startupEnv, std::string hostname, std::vector
     : startupEnv_(std::move(startupEnv)), hostname_(std::move(hostname)), envFiles_(std::move(envFiles)),
       bus_(systemdBus) {
     wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    fetchFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     telemetry_.startTime = unixSeconds();
 }
 
 Service::~Service() {
     engine_.reset();  // joins the watch thread before the eventfd goes
     if (wakeFd_ >= 0) ::close(wakeFd_);
+    if (fetchFd_ >= 0) ::close(fetchFd_);
 }
 
 const core::Config& Service::config() const { return *engine_->cfg; }
@@ -114,6 +118,17 @@ core::Result<std::unique_ptr<Service::Engine>> Service::build(const core::Enviro
     if (!c.apiServer.server.empty()) e->apiserver = std::make_unique<kube::ApiServerPodSource>(c, e->http);
     e->rec = std::make_unique<Reconciler>(c, std::move(setup).value(), e->devices, *e->writer, e->kubelet.get(),
                                           e->apiserver.get());
+    if (watchEnabled_) {
+        int fd = fetchFd_;
+        Reconciler* rec = e->rec.get();
+        e->fetcher = std::make_unique<PodFetcher>([rec] { return rec->fetch(); }, [fd] {
+            uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+        });
+        PodFetcher* f = e->fetcher.get();
+        e->kubelet->setAbort([f] { return f->abortRequested(); });
+        if (e->apiserver) e->apiserver->setAbort([f] { return f->abortRequested(); });
+    }
     if (watchEnabled_ && !c.apiServer.server.empty()) {
         int fd = wakeFd_;
         e->podWatch = std::make_unique<kube::PodWatch>(c, [fd] {
@@ -174,11 +189,27 @@ core::Status Service::start() {
     return core::okStatus();
 }
 
-const ReconcileReport& Service::resync(bool dryRun) {
+const ReconcileReport& Service::resync(bool dryRun) { return finishResync(engine_->rec->fetch(), dryRun); }
+
+void Service::requestResync() {
+    if (engine_->fetcher) engine_->fetcher->request();
+    else resync(false);
+}
+
+void Service::dispatchFetch() {
+    uint64_t n;
+    while (::read(fetchFd_, &n, sizeof n) == sizeof n) {
+    }
+    if (!engine_ || !engine_->fetcher) return;
+    if (auto f = engine_->fetcher->take()) finishResync(std::move(*f), false);
+}
+
+const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
     engine_->rec->setOverrides(store_->all());
+    double fetchSeconds = fetched.seconds;
     auto t0 = std::chrono::steady_clock::now();
-    last_ = engine_->rec->reconcile(dryRun);
-    account(last_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    last_ = engine_->rec->reconcileWith(std::move(fetched), dryRun);
+    account(last_, fetchSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (last_.podsFresh) {
         podSource_ = last_.source;
         if (!dryRun)

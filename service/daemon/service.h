@@ -34,6 +34,11 @@ public:
     // Builds everything from the startup environment; the error names what is wrong.
     core::Status start();
     const ReconcileReport& resync(bool dryRun = false);
+    // Long-running mode: a fetch on the worker thread; its result is applied by dispatchFetch
+    // when fetchFd() becomes readable. Without the worker (--once) it resyncs at once.
+    void requestResync();
+    int fetchFd() const { return fetchFd_; }
+    void dispatchFetch();
     // Re-reads the environment files over the startup environment; on error the old
     // configuration stays in force.
     core::Status reload();
@@ -85,10 +90,12 @@ private:
     std::string podSource_ = "none";
     uint64_t lastSyncUsec_ = 0;
     int wakeFd_ = -1;
+    int fetchFd_ = -1;
     bool watchEnabled_ = false;
     std::map<std::string, core::Pod> watchedPods_;  // uid -> pod, from the API-server watch
     Telemetry telemetry_;
-    void account(const ReconcileReport& r, double seconds);  // seconds: fetch + apply
+    void account(const ReconcileReport& r, double seconds);
+    const ReconcileReport& finishResync(FetchResult fetched, bool dryRun);  // seconds: fetch + apply
     void applyFresh(const core::PodList& pods, const std::string& source);
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 // Where pods come from: the kubelet's /pods (first) and the API server's pod list (fallback).
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,8 @@ public:
     virtual ~PodSource() = default;
     virtual core::Result<core::PodList> list() = 0;
     virtual std::string name() const = 0;  // "kubelet" | "apiserver"
+    // Polled during a transfer; true stops it (the daemon stopping or reloading).
+    virtual void setAbort(std::function<bool()> abort) = 0;
 };
 
 class KubeletPodSource : public PodSource {
@@ -21,6 +24,7 @@ public:
     KubeletPodSource(const core::Config& cfg, HttpGetter& http);
     core::Result<core::PodList> list() override;
     std::string name() const override { return "kubelet"; }
+    void setAbort(std::function<bool()> abort) override { req_.abort = std::move(abort); }
     const std::string& url() const { return req_.url; }
 
 private:
@@ -33,6 +37,7 @@ public:
     ApiServerPodSource(const core::Config& cfg, HttpGetter& http);
     core::Result<core::PodList> list() override;
     std::string name() const override { return "apiserver"; }
+    void setAbort(std::function<bool()> abort) override { req_.abort = std::move(abort); }
     const std::string& url() const { return req_.url; }
 
 private:

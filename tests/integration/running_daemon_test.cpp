@@ -497,6 +497,41 @@ TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForTheP
     EXPECT_TRUE(daemon_->running());
 }
 
+TEST_F(RunningDaemon, AHungKubeletDelaysNeitherNewContainersNorTheBusNorStopping) {
+    // The poll runs on the fetch thread: while the kubelet takes 8 s to answer, a new container
+    // is limited at once, D-Bus answers, and SIGTERM aborts the hung request.
+    emu_ = std::make_unique<Emulator>(Emulator::Options{(tmp_.path() / "pods.json").string(), true, true, "normal",
+                                                        "normal", 8.0});
+    const Ctr* annotated = nullptr;
+    for (const auto& c : containers_)
+        if (c.pod == "e2e-statefulset-0") annotated = &c;
+    ASSERT_TRUE(annotated);
+    fs::path cg = tmp_.path() / "cgroup";
+    fs::remove_all(cg / cgroupOf(*annotated, true));
+    startBus(false);
+    auto env = daemonEnv();
+    env["CHECK_INTERVAL"] = "1";
+    daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon");
+    ASSERT_TRUE(waitFor([&] { return busctl("status io.iopslimit1").exitCode == 0 || !daemon_->running(); }));
+    int before = kubeletRequests(*emu_);
+    emu_->control("/mode?kubelet=slow");
+    ASSERT_TRUE(waitFor([&] { return kubeletRequests(*emu_) > before; }, std::chrono::seconds(5))) << "a poll started";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+    auto t0 = std::chrono::steady_clock::now();
+    appear(cg, cgroupOf(*annotated, true), tmp_.path() / "staging");
+    EXPECT_TRUE(waitFor([&] { return ioMax("e2e-statefulset-0") == "259:0 rbps=max wbps=max riops=200 wiops=200\n"; },
+                        std::chrono::seconds(5)));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << "limited while the poll hangs";
+    t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2)) << "the bus answers while the poll hangs";
+
+    t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(daemon_->stop(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4)) << "the hung request is aborted";
+}
+
 TEST_F(RunningDaemon, AContainerLimitedBeforeItsPodIsListedLosesTheDefaultWhenThePodIsExcluded) {
     // kindnet-zkpn8 (kube-system: excluded) starts before the kubelet lists it, as containers
     // often do: it gets the default at once; a fetch that still does not list it must not make

@@ -1,0 +1,43 @@
+#pragma once
+// Pod fetches off the loop thread: the periodic poll and the fetch a new, unknown container
+// triggers run on a worker, so a slow or hung kubelet (up to HTTP_TIMEOUT) never delays the
+// limit of a new container, a D-Bus call or the watchdog. The result is handed back through
+// wake() (an eventfd) and applied on the loop thread.
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "daemon/reconciler.h"
+
+namespace iopslimit::daemon {
+
+class PodFetcher {
+public:
+    PodFetcher(std::function<FetchResult()> fetch, std::function<void()> wake);
+    ~PodFetcher();  // stops: a fetch in flight is aborted (see abortRequested) and joined
+    PodFetcher(const PodFetcher&) = delete;
+    PodFetcher& operator=(const PodFetcher&) = delete;
+
+    // Asks for a fetch; requests while one runs coalesce into one more after it.
+    void request();
+    // The latest finished fetch, if any (loop thread).
+    std::optional<FetchResult> take();
+    bool busy() const;
+    // For the pod sources' abort hook: true once the fetcher is stopping.
+    bool abortRequested() const;
+
+private:
+    void run();
+
+    std::function<FetchResult()> fetch_;
+    std::function<void()> wake_;
+    mutable std::mutex m_;
+    std::condition_variable cv_;
+    bool requested_ = false, running_ = false, stopping_ = false;
+    std::optional<FetchResult> result_;
+    std::thread thread_;
+};
+
+}  // namespace iopslimit::daemon
