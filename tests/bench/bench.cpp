@@ -17,6 +17,8 @@
 #include "core/config.h"
 #include "core/planner.h"
 #include "core/podlist_decoder.h"
+#include "core/prometheus.h"
+#include "daemon/io_sampler.h"
 #include "daemon/log.h"
 #include "daemon/reconciler.h"
 #include "host/cgroup_fs.h"
@@ -160,6 +162,8 @@ int measure(const std::string& file, size_t pods, int runs) {
     struct Numbers {
         double allChanged = 0, resetOnly = 0, noChange = 0;
         size_t changed = 0, unchanged = 0;
+        double sampleIo = 0, renderPage = 0;  // a metrics scrape's per-container work
+        size_t pageBytes = 0, sampled = 0;
     };
     FILE* devnull = freopen("/dev/null", "w", stderr);  // per-container log lines are not measured
     (void)devnull;
@@ -187,7 +191,12 @@ int measure(const std::string& file, size_t pods, int runs) {
         for (const auto& e : core::makePlan(list.pods, layoutIn).entries) {
             fs::create_directories(root / e.cgroup);
             dirs.push_back(root / e.cgroup);
-            if (!real) std::ofstream(dirs.back() / "io.max");
+            if (!real) {
+                std::ofstream(dirs.back() / "io.max");
+                std::ofstream(dirs.back() / "io.stat") << "259:0 rbytes=90430464 wbytes=299008000 rios=8950 wios=1252 dbytes=0 dios=0\n";
+                std::ofstream(dirs.back() / "io.pressure") << "some avg10=1.25 avg60=0.40 avg300=0.10 total=4500000\n"
+                                                              "full avg10=0.50 avg60=0.10 avg300=0.02 total=1500000\n";
+            }
         }
         host::BlockDevice disk;
         disk.dev = real ? core::DevNum{7, 0} : core::DevNum{259, 0};  // no IO goes through these cgroups
@@ -211,6 +220,36 @@ int measure(const std::string& file, size_t pods, int runs) {
         n.resetOnly = medianMs(runs, reset);
         rec.apply(list, "bench", false);
         n.noChange = medianMs(runs, [&] { n.unchanged = rec.apply(list, "bench", false).unchanged; });
+        if (!real) {
+            // What a Prometheus scrape adds per container: read io.stat + io.pressure, write the
+            // limit, IO and pressure series (daemon/metrics.cpp writes these families).
+            auto report = rec.apply(list, "bench", false);
+            std::vector<daemon::ContainerIo> io;
+            n.sampleIo = medianMs(runs, [&] { io = daemon::sampleContainers(report.containers, setup, {disk}); });
+            n.sampled = io.size();
+            n.renderPage = medianMs(runs, [&] {
+                core::PromWriter w;
+                w.family("iopslimit_container_limit", "gauge", "limits");
+                for (const auto& c : report.containers)
+                    for (const char* kind : {"read_iops", "write_iops"})
+                        w.sample("iopslimit_container_limit", {{"namespace", c.entry.ns}, {"pod", c.entry.pod},
+                                 {"container", c.entry.container}, {"limit", kind}}, 500);
+                w.family("iopslimit_container_io_ops_total", "counter", "ops");
+                for (const auto& c : io)
+                    for (const auto& [dev, cnt] : c.devices) {
+                        std::string d = dev.str();
+                        for (const char* op : {"read", "write"})
+                            w.sample("iopslimit_container_io_ops_total", {{"namespace", c.ns}, {"pod", c.pod},
+                                     {"container", c.container}, {"device", d}, {"op", op}}, static_cast<double>(cnt.readIos));
+                    }
+                w.family("iopslimit_container_io_pressure_some_avg10", "gauge", "pressure");
+                for (const auto& c : io)
+                    if (c.pressure)
+                        w.sample("iopslimit_container_io_pressure_some_avg10",
+                                 {{"namespace", c.ns}, {"pod", c.pod}, {"container", c.container}}, c.pressure->someAvg10);
+                n.pageBytes = w.text().size();
+            });
+        }
         if (real) {
             std::vector<fs::path> all;
             for (auto it = fs::recursive_directory_iterator(root / benchRoot); it != fs::recursive_directory_iterator(); ++it)
@@ -235,6 +274,9 @@ int measure(const std::string& file, size_t pods, int runs) {
     std::printf("    nothing changed (%zu read)            %8.2f ms   (target <= 20 ms)\n", tmp.unchanged, tmp.noChange);
     std::printf("    all changed (%zu written)             %8.2f ms   (incl. %.2f ms test reset)\n", tmp.changed,
                 tmp.allChanged, tmp.resetOnly);
+    std::printf("  metrics scrape, per-container part (%zu containers):\n", tmp.sampled);
+    std::printf("    read io.stat + io.pressure            %8.2f ms\n", tmp.sampleIo);
+    std::printf("    write the series (%.0f KiB)            %8.2f ms\n", tmp.pageBytes / 1024.0, tmp.renderPage);
     if (real) {
         std::printf("  reconcile on real cgroup v1 blkio cgroups (4 throttle files each):\n");
         std::printf("    nothing changed (%zu read)            %8.2f ms\n", v1.unchanged, v1.noChange);
