@@ -106,6 +106,16 @@ std::string renderMetrics(const Service& s) {
              "Time of a full reconcile: fetching the pods (when polled) and applying the plan.");
     w.histogram("iopslimit_reconcile_duration_seconds", {}, t.reconcileSeconds);
 
+    w.family("iopslimit_new_containers_total", "counter",
+             "Container cgroups seen appearing (inotify), by whether the pod data knew the container.");
+    for (const char* k : {"known", "unknown"}) {
+        auto it = t.newContainers.find(k);
+        w.sample("iopslimit_new_containers_total", {{"pod_data", k}}, it == t.newContainers.end() ? 0 : it->second);
+    }
+    w.family("iopslimit_new_container_apply_duration_seconds", "histogram",
+             "From reading a new container cgroup's inotify event to its limit written (the daemon's share of the start latency).");
+    w.histogram("iopslimit_new_container_apply_duration_seconds", {}, t.newContainerSeconds);
+
     w.family("iopslimit_pod_source", "gauge", "Where the last pod data came from: 1 for the live source.");
     for (const char* src : kPodSources) w.sample("iopslimit_pod_source", {{"source", src}}, s.podSource() == src ? 1 : 0);
     w.family("iopslimit_pod_source_last_success_timestamp_seconds", "gauge",

@@ -225,7 +225,11 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
     if (!engine_->watcher && watchEnabled_ && !dryRun) {
         engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(), [this](const std::string& cg) {
             ContainerStatus st;
+            auto t0 = std::chrono::steady_clock::now();
             bool known = engine_->rec->onNewContainer(cg, &st);
+            telemetry_.newContainerSeconds.observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            ++telemetry_.newContainers[known ? "known" : "unknown"];
             log::debug("New container cgroup " + cg + ": " + std::string(stateName(st.state)));
             if (!known && onUnknownContainer) onUnknownContainer();
         });

@@ -947,6 +947,20 @@ TEST_F(Observability, MetricsEndpointServesLimitsSourcesErrorsAndEachContainersI
     setIo(annotated_, 1500, 2000);
     EXPECT_EQ(metricValue(get("/metrics").out, ops + "\"read\"}"), 1500) << "counters are read at every scrape";
 
+    // A container of a pod nobody listed yet appears: counted, and its apply timed.
+    double unknown = metricValue(page, "iopslimit_new_containers_total{pod_data=\"unknown\"}");
+    double timed = metricValue(page, "iopslimit_new_container_apply_duration_seconds_count");
+    appear(tmp_.path() / "cgroup",
+           "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0f0f0f_0000_4000_8000_000000000009.slice/"
+           "cri-containerd-" + std::string(64, 'c') + ".scope",
+           tmp_.path() / "staging-new");
+    EXPECT_TRUE(waitFor([&] {
+        return metricValue(get("/metrics").out, "iopslimit_new_containers_total{pod_data=\"unknown\"}") == unknown + 1;
+    })) << get("/metrics").out;
+    page = get("/metrics").out;
+    EXPECT_EQ(metricValue(page, "iopslimit_new_container_apply_duration_seconds_count"), timed + 1);
+    EXPECT_LT(metricValue(page, "iopslimit_new_container_apply_duration_seconds_sum"), 1.0);
+
     // Only GET/HEAD on /metrics and /.
     EXPECT_EQ(get("/").out.substr(get("/").out.rfind('\n') + 1, 3), "200");
     RunResult notFound = get("/nope");
