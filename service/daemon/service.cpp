@@ -233,6 +233,14 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
             log::debug("New container cgroup " + cg + ": " + std::string(stateName(st.state)));
             if (!known && onUnknownContainer) onUnknownContainer();
         });
+        auto& w = *engine_->watcher;
+        w.onWatchError = [](const std::string& m) { log::warning(m); };
+        if (w.fd() < 0)
+            log::warning("Failed to set up inotify on the cgroup tree (fs.inotify.max_user_instances?); new containers "
+                         "get their limit at the next poll");
+        else if (w.unwatched())
+            log::warning(std::to_string(w.unwatched()) + " cgroup directories could not be watched for new containers "
+                         "(raise fs.inotify.max_user_watches); those get their limit at the next poll");
     }
     if (onStateChanged) onStateChanged();
     return last_;

@@ -33,7 +33,16 @@ void CgroupWatcher::watchDir(const std::string& rel, Level level) {
     if (fd_ < 0) return;
     std::string abs = setup_.hierarchy + (rel.empty() ? "" : "/" + rel);
     int wd = inotify_add_watch(fd_, abs.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW);
-    if (wd < 0) return;  // gone already, or not a directory
+    if (wd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR) return;  // gone already, or not a directory
+        ++unwatched_;
+        if (onWatchError && reportedErrnos_.insert(e).second)
+            onWatchError("Failed to watch " + abs + " for new containers: " + std::strerror(e) +
+                         (e == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "") +
+                         "; containers there get their limit at the next poll");
+        return;
+    }
     paths_[wd] = {rel, level};
 }
 

@@ -4,6 +4,7 @@
 // within a millisecond of the container's cgroup existing instead of at the next poll.
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "host/cgroup_fs.h"
@@ -25,6 +26,11 @@ public:
     // Containers found on the way are reported unless report is false.
     void rescan(bool report = true);
     size_t watches() const { return paths_.size(); }
+    // Directories that could not be watched for a reason other than being gone (ENOSPC: the
+    // fs.inotify.max_user_watches limit; ENOMEM): their new containers wait for the next poll.
+    unsigned long unwatched() const { return unwatched_; }
+    // Called once per distinct failure cause with a message naming the remedy.
+    std::function<void(const std::string&)> onWatchError;
 
 private:
     enum class Level { Root, Ancestor, Kubepods, Qos, Pod };
@@ -37,6 +43,8 @@ private:
     std::map<int, std::pair<std::string, Level>> paths_;  // wd -> (relative path, level)
     std::string kubepods_;
     bool reporting_ = true;
+    unsigned long unwatched_ = 0;
+    std::set<int> reportedErrnos_;
 };
 
 }  // namespace iopslimit::host

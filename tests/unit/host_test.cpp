@@ -2,7 +2,9 @@
 // and the raw v2/v1 limit writers. Regular files stand in for the kernel's: a write overwrites
 // from offset 0 and leaves the rest, so tests start from empty files and assert the written text.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "core/config.h"
 #include "core/planner.h"
 #include "host/cgroup_fs.h"
+#include "host/cgroup_watcher.h"
 #include "host/kernel_files.h"
 #include "host/limit_writers.h"
 
@@ -603,6 +606,56 @@ TEST(FindContainerCgroup, AfterDetectionOnV1Cgroupfs) {
     ASSERT_TRUE(w->write(*r, {8, 0}, Limits{500, 500, 0, 0}, Limits{}).ok());
     EXPECT_EQ(t.read("blkio/" + cg + "/blkio.throttle.read_iops_device"), "8:0 500\n");
     EXPECT_EQ(t.read("blkio/" + cg + "/blkio.throttle.write_iops_device"), "8:0 500\n");
+}
+
+}  // namespace
+}  // namespace iopslimit::host
+
+// ---------------------------------------------------------------------------------------------
+// The cgroup watcher when the inotify watch limit is reached
+
+namespace iopslimit::host {
+namespace {
+
+TEST(CgroupWatcher, AWatchLimitIsCountedAndReportedOnceNamingTheRemedy) {
+    TempDir t;
+    t.makeFile("cgroup.controllers", "io\n");
+    for (const char* uid : {"0f0f0f0f_0000_4000_8000_000000000001", "0f0f0f0f_0000_4000_8000_000000000002",
+                            "0f0f0f0f_0000_4000_8000_000000000003", "0f0f0f0f_0000_4000_8000_000000000004"})
+        t.makeDir(std::string("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod") + uid + ".slice");
+    auto setup = detectCgroups(configFor(t));
+    ASSERT_TRUE(setup.ok());
+    // In a child, in its own user namespace, whose inotify watch limit it may lower without
+    // touching the host's: 3 watches for root, kubepods and QoS, none left for the 4 pods.
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWUSER) != 0) _exit(77);
+        std::ofstream("/proc/sys/user/max_inotify_watches") << "3\n";
+        std::string got;
+        {
+            std::ifstream in("/proc/sys/user/max_inotify_watches");
+            in >> got;
+        }
+        if (got != "3") _exit(77);
+        CgroupWatcher w(*setup, [](const std::string&) {});
+        if (w.fd() < 0) _exit(10);
+        if (w.watches() != 3) _exit(11);
+        if (w.unwatched() != 4) _exit(12);  // the 4 pod directories
+        std::vector<std::string> reported;
+        w.onWatchError = [&](const std::string& m) { reported.push_back(m); };
+        w.rescan(false);
+        w.rescan(false);
+        if (reported.size() != 1) _exit(13);  // once per cause, not per directory or rescan
+        if (reported[0].find("No space left on device") == std::string::npos) _exit(14);
+        if (reported[0].find("raise fs.inotify.max_user_watches") == std::string::npos) _exit(15);
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot lower the inotify watch limit in a user namespace here";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "10 no inotify, 11 watches, 12 unwatched count, 13 reports, 14/15 message";
 }
 
 }  // namespace
