@@ -2,7 +2,8 @@
 # Quick-start demo on a fresh Debian 12 VM, as root: installs the build dependencies, builds
 # iops-limitd, fakes a node (a loop disk as the data disk, the cgroups of four recorded pods, the
 # kubelet /pods API served over HTTPS from a recording), then lets iops-limitd plan (--dry-run)
-# and apply (--once) the limits, and shows what it wrote. Leaves nothing behind.
+# and apply (--once) the limits, and shows what it wrote; then runs it long-running with metrics
+# while fio reads in a limited container (iops-limitctl top). Leaves nothing behind.
 # IOPSLIMITD=/path/to/iops-limitd skips the install and the build (e.g. an installed package).
 # shellcheck source-path=SCRIPTDIR
 set -u -o pipefail
@@ -51,12 +52,14 @@ make_podlist "$WORK/pods.json"
 log "their container cgroups (cgroup $CGROUP_VERSION, cgroupfs driver) under $top"
 mapfile -t containers < <(pod_containers "$WORK/pods.json")
 dirs=()
+declare -A CG
 for line in "${containers[@]}"; do
     read -r ns pod _ id qos uid <<< "$line"
     dir=$top/$(container_cgroup cgroupfs "$qos" "$uid" "$id")
     make_cgroup "$dir"
     [ "$CGROUP_VERSION" = v2 ] && cg2_enable_io_path "$(dirname "$CGROUP_ROOT")" "$dir"
     dirs+=("$dir")
+    CG[$pod]=$dir
     echo "    $ns/$pod ($qos) -> ${dir#"$top"/}"
 done
 
@@ -82,6 +85,29 @@ for dir in "${dirs[@]}"; do
         show io.max "$dir"
     fi
 done
+
+# Long-running, as under systemd: a private D-Bus for iops-limitctl, metrics on loopback, and
+# real IO in the annotated container.
+CTL=${IOPSLIMITCTL:-$BUILD_DIR/service/ctl/iops-limitctl}
+if [ -x "$CTL" ] && command -v dbus-daemon > /dev/null && command -v curl > /dev/null; then
+    log "iops-limitd long-running (METRICS_ADDRESS, a private bus); fio reads in $POD_ANNOTATED"
+    make_fio_file "$LOOP_MNT/fio.dat"
+    start_private_bus
+    port=$(free_port)
+    METRICS_ADDRESS=127.0.0.1:$port STATE_DIRECTORY=$WORK/state "$DAEMON" > "$WORK/daemon.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do "$CTL" status > /dev/null 2>&1 && break; sleep 0.1; done
+    fio_iops "${CG[$POD_ANNOTATED]}/cgroup.procs" "$LOOP_MNT/fio.dat" > "$WORK/fio.out" &
+    sleep 1.5
+    log "iops-limitctl top -b -n 1 (LIMIT% = share of the container's limit in use)"
+    "$CTL" top -b -n 1 | sed 's/^/    /'
+    wait $!
+    echo "    fio in $POD_ANNOTATED: $(cat "$WORK/fio.out") IOPS against its limit of $ANNOTATED_IOPS"
+    log "curl http://127.0.0.1:$port/metrics (some of it)"
+    curl -s "http://127.0.0.1:$port/metrics" |
+        grep -E "^iopslimit_(containers|pod_source|container_limit|container_io_ops_total)\{.*($POD_ANNOTATED|source=\"kubelet|source=\"annotation)" |
+        sed 's/^/    /'
+fi
 
 # The systemd path, where a real systemd can be booted in private namespaces (the testhost):
 # the same kind of pods as scopes, limits set through systemd's SetUnitProperties and read back,

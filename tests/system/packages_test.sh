@@ -344,6 +344,21 @@ thx journalctl -u iops-limitd --no-pager -n 3 -o cat | sed 's/^/    journal: /'
 thx sed -i "s/^CONTAINER_IOPS_LIMIT=lots\$/CONTAINER_IOPS_LIMIT=$RELOAD_IOPS/" /etc/default/iops-limit
 thx systemctl reload iops-limitd || fail "systemctl reload after restoring the configuration"
 
+log "metrics under the hardened unit: METRICS_ADDRESS=9863 and reload; top as nobody"
+thx sh -c 'echo METRICS_ADDRESS=9863 >> /etc/default/iops-limit'
+thx systemctl reload iops-limitd || fail "systemctl reload with METRICS_ADDRESS"
+thx curl -sf http://127.0.0.1:9863/metrics > "$WORK/metrics.txt" || fail "no metrics at 127.0.0.1:9863 inside the testhost"
+limited=$(grep -c '^iopslimit_container_limit{.*limit="read_iops"}' "$WORK/metrics.txt")
+managed=$(awk '$1 == "iopslimit_managed_containers" { print $2 }' "$WORK/metrics.txt")
+[ -n "$managed" ] && [ "$managed" -ge 1 ] && [ "$limited" = "$managed" ] &&
+    pass "metrics: $managed managed containers, $limited read_iops limits" ||
+    fail "metrics: managed '${managed:-none}', read_iops limits $limited"
+grep -q '^iopslimit_build_info{.*backend="systemd"' "$WORK/metrics.txt" && pass "metrics: backend systemd" ||
+    fail "metrics: no build_info with backend systemd"
+thx setpriv --reuid=65534 --regid=65534 --clear-groups iops-limitctl top -b -n 1 > "$WORK/top.txt" 2>&1 &&
+    grep -q "^POD " "$WORK/top.txt" && pass "iops-limitctl top as uid 65534 (the shipped bus policy)" ||
+    { sed 's/^/    /' "$WORK/top.txt"; fail "iops-limitctl top as uid 65534"; }
+
 log "iops-limitctl set $(echo "$POD_DEFAULT" | cut -c1-20)... --iops $OVERRIDE_IOPS"
 NS_DEFAULT=$(awk -v p="$POD_DEFAULT" '$2 == p { print $1 }' "$WORK/list.txt")
 thx iops-limitctl set "$NS_DEFAULT/$POD_DEFAULT" --iops "$OVERRIDE_IOPS" && pass "iops-limitctl set $NS_DEFAULT/$POD_DEFAULT --iops $OVERRIDE_IOPS" ||
