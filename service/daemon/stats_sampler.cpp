@@ -26,7 +26,7 @@ void StatsSampler::request(Reply reply) {
     tracker_.update(sample_(), now);  // the baseline
     haveCached_ = false;
     pending_.push_back(std::move(reply));
-    timer_ = loop_.addTimer(kMinWindow, [this] {
+    timer_ = loop_.addTimer(kFreshWindow, [this] {
         timer_ = 0;
         finish();
     });

@@ -113,7 +113,7 @@ before=$(reads)
 fio_iops "${CG[$POD_ANNOTATED]}/cgroup.procs" "$LOOP_MNT/fio.dat" > "$WORK/fio.bg" &
 fio_pid=$!
 sleep 1
-"$CTL" top -b -n 2 -d 1.5 --order limit > "$WORK/top.txt" 2>&1 || fail "iops-limitctl top exited non-zero"
+"$CTL" top -b -n 2 -d 2 --order limit > "$WORK/top.txt" 2>&1 || fail "iops-limitctl top exited non-zero"
 wait "$fio_pid"
 after=$(reads)
 fio_reads=$(fio_last_reads)
