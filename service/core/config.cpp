@@ -334,6 +334,7 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     // systemd may pass several colon-separated state directories; the first is ours.
     c.stateDirectory = c.stateDirectory.substr(0, c.stateDirectory.find(':'));
     // Test seams: where /proc, /sys and /dev are.
+    c.inotify = r.get("IOPS_LIMIT_NO_INOTIFY", "") != "1";
     c.procRoot = r.get("IOPS_LIMIT_PROC_ROOT", "/proc");
     c.sysRoot = r.get("IOPS_LIMIT_SYS_ROOT", "/sys");
     c.devRoot = r.get("IOPS_LIMIT_DEV_ROOT", "/dev");

@@ -71,6 +71,7 @@ struct Config {
     std::string procRoot = "/proc";
     std::string sysRoot = "/sys";
     std::string devRoot = "/dev";
+    bool inotify = true;  // IOPS_LIMIT_NO_INOTIFY=1 (test seam): no cgroup watcher
 };
 
 using Environment = std::map<std::string, std::string>;

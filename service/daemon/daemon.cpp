@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <malloc.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -97,6 +98,9 @@ std::unique_ptr<sdbus::IConnection> connectSystemBus() {
 }  // namespace
 
 int runDaemon(int argc, char** argv) {
+    // One malloc arena for our few threads: the fetch and watch threads' pod lists would
+    // otherwise each keep their own arena's high-water mark resident.
+    mallopt(M_ARENA_MAX, 1);
     Options opt;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];

@@ -37,6 +37,7 @@ struct Service::Engine {
     std::unique_ptr<Reconciler> rec;
     std::unique_ptr<PodFetcher> fetcher;  // uses rec and the sources: declared after them
     std::unique_ptr<host::CgroupWatcher> watcher;
+    bool unitsWatched = false;
     std::unique_ptr<kube::PodWatch> podWatch;  // declared last: stopped first
 };
 
@@ -222,17 +223,33 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
         // No source answered since start: limits came from the persisted last decisions.
         podSource_ = engine_->rec->decisions().empty() ? "none" : "cache";
     }
-    if (!engine_->watcher && watchEnabled_ && !dryRun) {
-        engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(), [this](const std::string& cg) {
-            ContainerStatus st;
-            auto t0 = std::chrono::steady_clock::now();
-            bool known = engine_->rec->onNewContainer(cg, &st);
-            telemetry_.newContainerSeconds.observe(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-            ++telemetry_.newContainers[known ? "known" : "unknown"];
-            log::debug("New container cgroup " + cg + ": " + std::string(stateName(st.state)));
-            if (!known && onUnknownContainer) onUnknownContainer();
+    if (watchEnabled_ && !dryRun && engine_->systemd && !engine_->unitsWatched) {
+        // systemd's UnitNew: a second path to new container scopes, for whatever inotify misses
+        // (a watch limit, a queue overflow). Usually inotify was first and this is a map lookup.
+        engine_->unitsWatched = true;
+        // The handler asks systemd nothing: any call about a unit that is gone loads a placeholder
+        // for it, which is announced with UnitNew again.
+        auto st = engine_->systemd->watchUnits([this](const std::string& unit) {
+            if (!engine_ || !unit.ends_with(".scope")) return;
+            auto id = core::containerIdFromLeaf(unit);
+            if (!id) return;
+            std::string rel;
+            for (const auto& c : last_.containers)  // the pod data knows where it lives
+                if (c.entry.containerId.id == id->id) rel = c.cgroup.empty() ? c.entry.cgroup : c.cgroup;
+            if (rel.empty())  // else look under the pods' cgroups for the scope
+                for (const auto& cg : host::listContainerCgroups(engine_->rec->setup()))
+                    if (cg.size() > unit.size() && cg.ends_with("/" + unit)) rel = cg;
+            const auto& setup = engine_->rec->setup();
+            if (rel.empty() || engine_->rec->applied().count(rel) || !host::isDirectory(setup.hierarchy + "/" + rel))
+                return;  // inotify was first, or no cgroup (yet): inotify or the poll
+            log::debug("New container scope " + unit + " (UnitNew)");
+            containerAppeared(rel);
         });
+        if (!st) log::warning(st.error().message + "; new container scopes are found by inotify and the poll only");
+    }
+    if (!engine_->watcher && watchEnabled_ && !dryRun && engine_->cfg->inotify) {
+        engine_->watcher = std::make_unique<host::CgroupWatcher>(engine_->rec->setup(),
+                                                                 [this](const std::string& cg) { containerAppeared(cg); });
         auto& w = *engine_->watcher;
         w.onWatchError = [](const std::string& m) { log::warning(m); };
         if (w.fd() < 0)
@@ -244,6 +261,16 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
     }
     if (onStateChanged) onStateChanged();
     return last_;
+}
+
+void Service::containerAppeared(const std::string& cg) {
+    ContainerStatus st;
+    auto t0 = std::chrono::steady_clock::now();
+    bool known = engine_->rec->onNewContainer(cg, &st);
+    telemetry_.newContainerSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ++telemetry_.newContainers[known ? "known" : "unknown"];
+    log::debug("New container cgroup " + cg + ": " + std::string(stateName(st.state)));
+    if (!known && onUnknownContainer) onUnknownContainer();
 }
 
 void Service::account(const ReconcileReport& r, double seconds) {

@@ -95,6 +95,7 @@ private:
     std::map<std::string, core::Pod> watchedPods_;  // uid -> pod, from the API-server watch
     Telemetry telemetry_;
     void account(const ReconcileReport& r, double seconds);
+    void containerAppeared(const std::string& cgroup);  // inotify or UnitNew
     const ReconcileReport& finishResync(FetchResult fetched, bool dryRun);  // seconds: fetch + apply
     void applyFresh(const core::PodList& pods, const std::string& source);
 };

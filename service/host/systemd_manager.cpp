@@ -54,9 +54,17 @@ class ManagerProxy : public sdbus::ProxyInterfaces<org::freedesktop::systemd1::M
 public:
     ManagerProxy(sdbus::IConnection& bus) : ProxyInterfaces(bus, kSystemd, kSystemdPath) { registerProxy(); }
     ~ManagerProxy() { unregisterProxy(); }
+    std::function<void(const std::string&)> onNew;
 
 private:
-    void onUnitNew(const std::string&, const sdbus::ObjectPath&) override {}
+    // UnitNew can come before the scope's cgroup exists; a finished job comes after it.
+    void onUnitNew(const std::string& id, const sdbus::ObjectPath&) override {
+        if (onNew) onNew(id);
+    }
+    void onJobRemoved(const uint32_t&, const sdbus::ObjectPath&, const std::string& unit,
+                      const std::string& result) override {
+        if (onNew && result == "done") onNew(unit);
+    }
     void onUnitRemoved(const std::string&, const sdbus::ObjectPath&) override {}
     void onReloading(const bool&) override {}
 };
@@ -123,6 +131,19 @@ core::Result<Limits> SdbusSystemdManager::unitLimits(const std::string& unit, co
         return out;
     } catch (const sdbus::Error& e) {
         return fromBus(e, "Failed to read limits of " + unit);
+    }
+}
+
+core::Status SdbusSystemdManager::watchUnits(std::function<void(const std::string&)> onNew) {
+    impl_->manager.onNew = std::move(onNew);
+    try {
+        impl_->manager.Subscribe();  // systemd sends UnitNew only to subscribed clients
+        return core::okStatus();
+    } catch (const sdbus::Error& e) {
+        // Subscriptions are per connection: after a reload the new proxy finds it in place.
+        if (e.getName() == "org.freedesktop.systemd1.AlreadySubscribed") return core::okStatus();
+        impl_->manager.onNew = nullptr;
+        return fromBus(e, "Failed to subscribe to systemd's unit signals");
     }
 }
 

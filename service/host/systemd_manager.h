@@ -1,6 +1,8 @@
 #pragma once
 // systemd's Manager over D-Bus, as far as limits go: read a unit's IO*Max properties and set them
 // with SetUnitProperties(runtime=true). The port is small so tests can fake it.
+#include <cerrno>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +27,13 @@ public:
                                        const core::Limits& limits) = 0;
     // True when org.freedesktop.systemd1 answers on the bus.
     virtual bool available() = 0;
+    // Subscribes to systemd's UnitNew and JobRemoved (result "done") signals: onNew(unit name)
+    // runs on the bus's dispatch thread (the daemon's loop), maybe twice for one unit, maybe before
+    // its cgroup exists. A second path to new container scopes beside inotify.
+    virtual core::Status watchUnits(std::function<void(const std::string&)> onNew) {
+        (void)onNew;
+        return core::makeError("not supported", ENOTSUP);
+    }
 };
 
 class SdbusSystemdManager : public SystemdManager {
@@ -35,6 +44,7 @@ public:
     core::Status setUnitLimits(const std::string& unit, const std::string& devicePath,
                                const core::Limits& limits) override;
     bool available() override;
+    core::Status watchUnits(std::function<void(const std::string&)> onNew) override;
 
 private:
     sdbus::IConnection& bus_;

@@ -81,7 +81,7 @@ want_prop() {   # VALUE ('' = no entry)
 # Bandwidth: the daemon sends UINT64_MAX ("infinity") explicitly (checked on the wire by
 # check_calls), but systemd 252 leaves limits at their default out of the property (and of the
 # drop-in), so IO*BandwidthMax read back as "a(st) 0". Leaves all values in SNAPSHOT.
-declare -A UNIT WANT NS ID
+declare -A UNIT WANT NS ID SLICE
 PODS_ORDER=()
 SNAPSHOT=
 check_scopes() {   # LABEL
@@ -261,7 +261,7 @@ for line in "${containers[@]}"; do
     for _ in $(seq 50); do th exec systemctl is-active -q "$unit" && break; sleep 0.1; done
     got=$(th exec systemctl show -P ControlGroup "$unit")
     [ "$got" = "/$rel" ] || die "$unit: ControlGroup '$got', want /$rel ($(cat "$WORK/scopes.log"))"
-    UNIT[$pod]=$unit NS[$pod]=$ns ID[$pod]=$id
+    UNIT[$pod]=$unit NS[$pod]=$ns ID[$pod]=$id SLICE[$pod]=$slice
     PODS_ORDER+=("$pod")
     echo "    $ns/$pod/$ctr -> $rel"
 done
@@ -467,7 +467,32 @@ want=$(for pod in "${PODS_ORDER[@]}"; do [ "$pod" = "$gone" ] || echo "$pod"; do
 [ "$rows" = "$want" ] && pass "list: $rows" || fail "list: '$rows', want '$want'"
 daemon_alive && pass "iops-limitd still running" || fail "iops-limitd died"
 
-# ---------- 10. teardown ----------
+# ---------- 10. UnitNew alone ----------
+pod=$POD_DEFAULT2
+log "UnitNew: without inotify (IOPS_LIMIT_NO_INOTIFY=1) and without a poll (CHECK_INTERVAL=3600), a scope started after the daemon gets its limit"
+stop_daemon || fail "iops-limitd exit status on SIGTERM"
+th exec systemctl stop "${UNIT[$pod]}" < /dev/null
+for _ in $(seq 50); do th exec systemctl is-active -q "${UNIT[$pod]}" < /dev/null || break; sleep 0.1; done
+saved_interval=$INTERVAL INTERVAL=3600
+export IOPS_LIMIT_NO_INOTIFY=1
+start_daemon "$WORK/daemon-unitnew.log"
+unset IOPS_LIMIT_NO_INOTIFY
+INTERVAL=$saved_interval
+t0=$(date +%s%N)
+th exec systemd-run --quiet --scope --unit="${UNIT[$pod]}" --slice="${SLICE[$pod]}" \
+    sleep 600 < /dev/null > /dev/null 2>> "$WORK/scopes.log" &
+PIDS+=($!)
+want=$(want_prop "${WANT[$pod]}") got=
+for _ in $(seq 100); do
+    got=$(unit_prop "${UNIT[$pod]}" IOReadIOPSMax)
+    [ "$got" = "$want" ] && break
+    sleep 0.05
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$got" = "$want" ] && pass "UnitNew: ${UNIT[$pod]} IOReadIOPSMax=$got ${ms} ms after systemd-run" ||
+    fail "UnitNew: ${UNIT[$pod]} IOReadIOPSMax='$got' after ${ms} ms, want '$want'"
+
+# ---------- 11. teardown ----------
 log "teardown"
 stop_daemon; rc=$?
 [ "$rc" = 0 ] && pass "iops-limitd exited $rc on SIGTERM" || fail "iops-limitd exited $rc on SIGTERM"
