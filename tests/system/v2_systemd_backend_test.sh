@@ -6,7 +6,8 @@
 # IOWriteBandwidthMax on them with SetUnitProperties. Checked with busctl: the properties, the
 # SetUnitProperties calls themselves (busctl monitor), that the limits survive daemon-reload,
 # daemon-reexec and a restart of iops-limitd without being set again, an override set with
-# iops-limitctl, an annotation change, and a scope that vanishes.
+# iops-limitctl, an annotation change, a scope that vanishes, and systemd's UnitNew/JobRemoved
+# path alone (inotify off, no poll) limiting a scope started after the daemon.
 #
 # The io controller stays on cgroup v1 here (hosts whose PID 1 pins the v1 blkio hierarchy cannot
 # move it): the test runs a copy of systemd-testhost, generated into $WORK, that skips the move
