@@ -19,18 +19,6 @@ bool validName(const std::string& s) {
     return true;
 }
 
-std::string publicState(ContainerState s) {
-    switch (s) {
-        case ContainerState::Applied:
-        case ContainerState::Unchanged: return "applied";
-        case ContainerState::Planned:
-        case ContainerState::Missing: return "pending";
-        case ContainerState::Error: return "error";
-        case ContainerState::Excluded: return "excluded";
-    }
-    return "error";
-}
-
 }  // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, Service& service, std::function<std::string()> resync,
@@ -69,7 +57,7 @@ ManagerObject::ListContainers() {
         if (service_.backend() == "systemd" && leaf.size() > 6 && leaf.ends_with(".scope")) target = leaf;
         out.emplace_back(e.ns, e.pod, e.container, e.containerId.id, target, std::string(core::sourceName(e.source)),
                          e.limits.readIops, e.limits.writeIops, e.limits.readBps, e.limits.writeBps,
-                         publicState(c.state), c.message);
+                         std::string(publicStateName(c.state)), c.message);
     }
     return out;
 }

@@ -21,18 +21,6 @@ constexpr std::array kSources = {core::LimitSource::Default, core::LimitSource::
 constexpr std::array kCauses = {"permission", "controller", "invalid", "device", "systemd", "io", "other"};
 constexpr std::array kPodSources = {"kubelet", "apiserver", "cache", "none"};
 
-std::string stateLabel(ContainerState s) {
-    switch (s) {
-        case ContainerState::Applied:
-        case ContainerState::Unchanged: return "applied";
-        case ContainerState::Planned:
-        case ContainerState::Missing: return "pending";
-        case ContainerState::Error: return "error";
-        case ContainerState::Excluded: return "excluded";
-    }
-    return "error";
-}
-
 void processMetrics(core::PromWriter& w, double startTime) {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -70,7 +58,7 @@ std::string renderMetrics(const Service& s) {
     for (const char* st : {"applied", "pending", "error", "excluded"}) byState[st] = 0;
     for (const auto& c : last.containers) {
         ++bySource[std::string(core::sourceName(c.entry.source))];
-        ++byState[stateLabel(c.state)];
+        ++byState[std::string(publicStateName(c.state))];
     }
     w.family("iopslimit_containers", "gauge", "Running containers of the node's pods at the last reconcile, by where their limit comes from.");
     for (const auto& [src, n] : bySource) w.sample("iopslimit_containers", {{"source", src}}, n);

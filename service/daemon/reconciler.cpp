@@ -23,6 +23,18 @@ std::string_view stateName(ContainerState s) {
     return "error";
 }
 
+std::string_view publicStateName(ContainerState s) {
+    switch (s) {
+        case ContainerState::Applied:
+        case ContainerState::Unchanged: return "applied";
+        case ContainerState::Planned:
+        case ContainerState::Missing: return "pending";
+        case ContainerState::Error: return "error";
+        case ContainerState::Excluded: return "excluded";
+    }
+    return "error";
+}
+
 namespace {
 
 core::Filter makeFilter(const core::Config& cfg) {

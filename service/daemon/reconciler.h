@@ -22,6 +22,8 @@ namespace iopslimit::daemon {
 
 enum class ContainerState { Applied, Unchanged, Planned, Missing, Error, Excluded };
 std::string_view stateName(ContainerState s);
+// The API's coarser state (D-Bus, metrics): applied | pending | error | excluded.
+std::string_view publicStateName(ContainerState s);
 
 struct ContainerStatus {
     core::PlanEntry entry;
