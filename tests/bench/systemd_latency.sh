@@ -20,22 +20,11 @@ CLIENT=$BUILD_DIR/tests/bench/iops-limit-systemd-latency-bench
 skip() { echo "  skipped: $*"; exit 77; }
 
 echo "start latency through systemd: container scope created -> limit in force ($N containers, one every $INTERVAL_MS ms)"
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-testhost)"
-for t in losetup mkfs.ext4 python3 openssl busctl nsenter unshare flock diff sed; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
-[ -x "$SYSD_TESTHOST" ] || skip "systemd-testhost not found at $SYSD_TESTHOST (set SYSD_TESTHOST)"
-[ -x /lib/systemd/systemd ] || skip "systemd not installed"
-command -v dbus-daemon >/dev/null || skip "dbus not installed"
-if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup
-elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup/unified
-else skip "no cgroup2 mount"; fi
+require_testhost
 { [ -x "$DAEMON" ] && [ -x "$CLIENT" ]; } || skip "not built: $DAEMON, $CLIENT"
 TH_NAME=iops-limit-bench-sysd
 [ -e "$CG2/$TH_NAME" ] && skip "$CG2/$TH_NAME exists: a testhost '$TH_NAME' is running or was left over"
 make_noio_testhost "$TH_NAME" "$WORK/th-state"
-TESTHOST_UP=
-stop_testhost() { [ -z "$TESTHOST_UP" ] || { TESTHOST_UP=; th stop < /dev/null 2>/dev/null; }; }
 CLEANUP_HOOKS+=(stop_testhost)
 
 make_loop_disk 64M > /dev/null

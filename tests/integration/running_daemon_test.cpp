@@ -171,6 +171,11 @@ protected:
     std::string property(const std::string& name) {
         return busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + name).out;
     }
+    const Ctr* containerOf(const std::string& pod) const {
+        for (const auto& c : containers_)
+            if (c.pod == pod) return &c;
+        return nullptr;
+    }
     std::string ioMax(const std::string& pod) const {
         for (const auto& c : containers_)
             if (c.pod == pod) return readText(tmp_.path() / "cgroup" / cgroupOf(c, true) / "io.max");
@@ -445,9 +450,7 @@ int kubeletRequests(const Emulator& emu) {
 
 TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForThePoll) {
     // e2e-statefulset-0 (annotated 200) has no cgroup yet when the daemon starts.
-    const Ctr* annotated = nullptr;
-    for (const auto& c : containers_)
-        if (c.pod == "e2e-statefulset-0") annotated = &c;
+    const Ctr* annotated = containerOf("e2e-statefulset-0");
     ASSERT_TRUE(annotated);
     fs::path cg = tmp_.path() / "cgroup";
     fs::remove_all(cg / cgroupOf(*annotated, true));
@@ -502,9 +505,7 @@ TEST_F(RunningDaemon, AHungKubeletDelaysNeitherNewContainersNorTheBusNorStopping
     // is limited at once, D-Bus answers, and SIGTERM aborts the hung request.
     emu_ = std::make_unique<Emulator>(Emulator::Options{(tmp_.path() / "pods.json").string(), true, true, "normal",
                                                         "normal", 8.0});
-    const Ctr* annotated = nullptr;
-    for (const auto& c : containers_)
-        if (c.pod == "e2e-statefulset-0") annotated = &c;
+    const Ctr* annotated = containerOf("e2e-statefulset-0");
     ASSERT_TRUE(annotated);
     fs::path cg = tmp_.path() / "cgroup";
     fs::remove_all(cg / cgroupOf(*annotated, true));
@@ -536,9 +537,7 @@ TEST_F(RunningDaemon, AContainerLimitedBeforeItsPodIsListedLosesTheDefaultWhenTh
     // kindnet-zkpn8 (kube-system: excluded) starts before the kubelet lists it, as containers
     // often do: it gets the default at once; a fetch that still does not list it must not make
     // the daemon forget that the default is its own, so the exclusion can take it away later.
-    const Ctr* excluded = nullptr;
-    for (const auto& c : containers_)
-        if (c.pod == "kindnet-zkpn8") excluded = &c;
+    const Ctr* excluded = containerOf("kindnet-zkpn8");
     ASSERT_TRUE(excluded);
     fs::path cg = tmp_.path() / "cgroup";
     fs::remove_all(cg / cgroupOf(*excluded, true));

@@ -36,15 +36,7 @@ T0=$SECONDS
 # ---------- preconditions ----------
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v apt-get >/dev/null 2>&1 || skip "apt-get not found (the packaging test needs Debian's tools)"
-for t in losetup mkfs.ext4 python3 openssl busctl nsenter unshare flock diff sed dpkg-deb; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
-[ -x "$SYSD_TESTHOST" ] || skip "systemd-testhost not found at $SYSD_TESTHOST (set SYSD_TESTHOST)"
-[ -x /lib/systemd/systemd ] || skip "systemd not installed"
-command -v dbus-daemon >/dev/null || skip "dbus not installed"
-if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup
-elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup/unified
-else skip "no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified"; fi
+require_testhost dpkg-deb
 [ -e "$CG2/$TH_NAME" ] &&
     die "$CG2/$TH_NAME exists: a testhost '$TH_NAME' left over by an earlier run (stop it: SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=<its state dir> <patched systemd-testhost> stop, or kill its processes and rmdir the cgroup)"
 
@@ -52,12 +44,6 @@ make_noio_testhost "$TH_NAME" "$TH_STATE"
 blkio_before=$(grep -c ' - cgroup cgroup [^ ]*blkio' /proc/self/mountinfo)
 
 thx() { th exec "$@" < /dev/null; }   # a command inside the testhost (with its own system bus)
-TESTHOST_UP=
-stop_testhost() {
-    [ -n "$TESTHOST_UP" ] || return 0
-    TESTHOST_UP=
-    th stop < /dev/null
-}
 # Stop the testhost before lib.sh's cleanup releases the loop disk (the testhost holds a mount
 # of it); cleanup then sees the test's exit status as its $?.
 # shellcheck disable=SC2154  # rc_ is set inside the trap

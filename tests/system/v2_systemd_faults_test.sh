@@ -35,78 +35,14 @@ RSS_BOUND_KB=2048
 TH_STATE=$WORK/th-state
 
 # ---------- preconditions ----------
-[ "$(id -u)" = 0 ] || skip "needs root"
-for t in losetup mkfs.ext4 python3 openssl busctl nsenter unshare flock diff sed; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
-[ -x "$SYSD_TESTHOST" ] || skip "systemd-testhost not found at $SYSD_TESTHOST (set SYSD_TESTHOST)"
-[ -x /lib/systemd/systemd ] || skip "systemd not installed"
-command -v dbus-daemon >/dev/null || skip "dbus not installed"
-if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup
-elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then CG2=/sys/fs/cgroup/unified
-else skip "no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified"; fi
+require_testhost
 require_daemon
 TH_NAME=iops-limit-faults
 [ -e "$CG2/$TH_NAME" ] &&
     die "$CG2/$TH_NAME exists: a testhost '$TH_NAME' left over by an earlier run (stop it: SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=<its state dir> <patched systemd-testhost> stop, or kill its processes and rmdir the cgroup)"
 make_noio_testhost "$TH_NAME" "$TH_STATE"
 
-TESTHOST_UP=
-stop_testhost() {   # cleanup hook; io was never moved, so this is quick
-    [ -n "$TESTHOST_UP" ] || return 0
-    TESTHOST_UP=
-    th stop < /dev/null
-}
 CLEANUP_HOOKS+=(stop_testhost)
-
-DAEMON_PID=
-stop_daemon() {   # SIGTERM, returns its exit status
-    local rc=0 keep=() p
-    [ -n "$DAEMON_PID" ] || return 0
-    kill -TERM "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" || rc=$?
-    for p in "${PIDS[@]}"; do [ "$p" = "$DAEMON_PID" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")   # cleanup must not signal a recycled pid
-    DAEMON_PID=
-    return "$rc"
-}
-daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
-
-start_daemon() {   # LOG: iops-limitd on the host, fresh state dir; waits for io.iopslimit1 on the bus
-    local i
-    DAEMON_LOG=$1
-    mkdir -p "$WORK/state"
-    env -u JOURNAL_STREAM -u INVOCATION_ID -u NOTIFY_SOCKET -u WATCHDOG_USEC -u WATCHDOG_PID \
-        -u CGROUP_VERSION -u CGROUP_DRIVER -u KUBELET_CGROUP_ROOT -u EXCLUDE_KEYWORDS \
-        -u EXCLUDE_NAMESPACES -u EXCLUDE_REGEXPS -u EXCLUDE_LABEL_SELECTOR \
-        -u CONTAINER_READ_IOPS_LIMIT -u CONTAINER_WRITE_IOPS_LIMIT \
-        -u CONTAINER_READ_BPS_LIMIT -u CONTAINER_WRITE_BPS_LIMIT -u KUBE_API_SERVER \
-        CGROUP_ROOT="$SYSD_TESTHOST_CGROUP" LIMIT_BACKEND=auto DATA_MOUNT="$LOOP_MNT" \
-        CONTAINER_IOPS_LIMIT=$DEFAULT_IOPS CHECK_INTERVAL=$INTERVAL STATE_DIRECTORY="$WORK/state" \
-        IOPS_LIMIT_ENV_FILES="$WORK/no-such-env-file" \
-        "$DAEMON" > "$DAEMON_LOG.out" 2> "$DAEMON_LOG" &
-    DAEMON_PID=$!
-    PIDS+=("$DAEMON_PID")
-    for i in $(seq 100); do
-        [ -n "$(mgr_prop Backend)" ] && break
-        daemon_alive || { sed 's/^/    log: /' "$DAEMON_LOG"; die "iops-limitd exited at start"; }
-        sleep 0.1
-    done
-    [ -n "$(mgr_prop Backend)" ] || { sed 's/^/    log: /' "$DAEMON_LOG"; die "io.iopslimit1 did not appear on the bus within 10 s"; }
-    echo "    iops-limitd pid $DAEMON_PID, backend $(mgr_prop Backend)"
-}
-
-# Waits until N reconciles from fresh pod data completed after this call (LastSyncUSec changes N times).
-wait_reconciles() {   # N
-    local n=$1 prev cur deadline=$((SECONDS + $1 * INTERVAL + 15))
-    prev=$(mgr_prop LastSyncUSec)
-    while [ "$n" -gt 0 ]; do
-        [ "$SECONDS" -lt "$deadline" ] || { fail "no reconcile within $(($1 * INTERVAL + 15)) s (LastSyncUSec ${prev:-?})"; return 1; }
-        sleep 0.2
-        cur=$(mgr_prop LastSyncUSec)
-        if [ -n "$cur" ] && [ "$cur" != "$prev" ]; then n=$((n - 1)); prev=$cur; fi
-    done
-}
 
 rss_kb() {   # FIELD (VmRSS, RssAnon) of the daemon, in kB
     awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DAEMON_PID/status"
