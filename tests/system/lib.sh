@@ -13,7 +13,19 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$LIB_DIR/../.." && pwd -P)
 BUILD_DIR=${BUILD_DIR:-$REPO/build}
 DAEMON=${IOPSLIMITD:-$BUILD_DIR/service/daemon/iops-limitd}   # CTest sets IOPSLIMITD
-SYSD_TESTHOST=${SYSD_TESTHOST:-$REPO/../shared/testhost/systemd-testhost}
+# systemd-testhost lives in shared/ beside the repository. A clone made elsewhere (CI clones main
+# into a scratch directory) finds it beside the repository it was cloned from.
+find_testhost() {
+    local rel=shared/testhost/systemd-testhost origin
+    origin=$(git -C "$REPO" config --get remote.origin.url 2>/dev/null) || origin=
+    origin=${origin#file://}
+    if [ ! -x "$REPO/../$rel" ] && [ -n "$origin" ] && [ -x "$origin/../$rel" ]; then
+        echo "$(cd "$origin/.." && pwd -P)/$rel"
+    else
+        echo "$REPO/../$rel"
+    fi
+}
+SYSD_TESTHOST=${SYSD_TESTHOST:-$(find_testhost)}
 PODS_RECORDED=$REPO/tests/data/nri-kubernetes_1_35_kubelet_pods.json
 
 # The pods make_podlist keeps (all Running, one container each).
