@@ -240,9 +240,8 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
                 for (const auto& cg : host::listContainerCgroups(engine_->rec->setup()))
                     if (cg.size() > unit.size() && cg.ends_with("/" + unit)) rel = cg;
             const auto& setup = engine_->rec->setup();
-            if (rel.empty() || engine_->rec->applied().count(rel) || !host::isDirectory(setup.hierarchy + "/" + rel))
-                return;  // inotify was first, or no cgroup (yet): inotify or the poll
-            log::debug("New container scope " + unit + " (UnitNew)");
+            if (rel.empty() || !host::isDirectory(setup.hierarchy + "/" + rel)) return;  // no cgroup (yet)
+            log::debug("Container scope " + unit + " announced by systemd");
             containerAppeared(rel);
         });
         if (!st) log::warning(st.error().message + "; new container scopes are found by inotify and the poll only");
@@ -264,6 +263,9 @@ const ReconcileReport& Service::finishResync(FetchResult fetched, bool dryRun) {
 }
 
 void Service::containerAppeared(const std::string& cg) {
+    // Reported twice (an inotify event and the scan of a new pod directory racing, or inotify and
+    // then UnitNew): the first already put our limit in force.
+    if (engine_->rec->applied().count(cg)) return;
     ContainerStatus st;
     auto t0 = std::chrono::steady_clock::now();
     bool known = engine_->rec->onNewContainer(cg, &st);
