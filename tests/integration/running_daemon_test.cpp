@@ -51,6 +51,28 @@ std::string busConfig(const fs::path& socket, bool strict) {
     return c + "</busconfig>\n";
 }
 
+// A TCP port nobody listens on right now (bound then released).
+int freePort() {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+// The value of the sample whose line starts with `series` (name and labels exactly), or NaN.
+double metricValue(const std::string& text, const std::string& series) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return std::nan("");
+}
+
 // Collects sd_notify datagrams sent to NOTIFY_SOCKET.
 class NotifySocket {
 public:
@@ -171,6 +193,8 @@ protected:
     std::string property(const std::string& name) {
         return busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + name).out;
     }
+    // The metrics page of a daemon started with METRICS_ADDRESS=127.0.0.1:port.
+    std::string metrics(int port) { return shell("curl -sf http://127.0.0.1:" + std::to_string(port) + "/metrics").out; }
     const Ctr* containerOf(const std::string& pod) const {
         for (const auto& c : containers_)
             if (c.pod == pod) return &c;
@@ -593,7 +617,10 @@ TEST_F(RunningDaemon, ARestartWithEveryPodSourceDownRestoresTheLastDecisions) {
 
 TEST_F(RunningDaemon, AFailingSourceNeverLoosensALimit) {
     startBus(false);
+    const int port = freePort();
+    writeText(tmp_.path() / "iops-limit.env", "METRICS_ADDRESS=127.0.0.1:" + std::to_string(port) + "\n");
     startDaemon();
+    ASSERT_EQ(call("Reload").exitCode, 0);  // the environment file turns the metrics on
     ASSERT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
     for (const char* mode : {"403", "500", "garbage", "down"}) {
         emu_->control(std::string("/mode?kubelet=") + mode);
@@ -603,6 +630,10 @@ TEST_F(RunningDaemon, AFailingSourceNeverLoosensALimit) {
         EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n") << mode;
     }
     EXPECT_TRUE(daemon_->running());
+    std::string page = metrics(port);
+    EXPECT_GE(metricValue(page, "iopslimit_pod_source_failures_total{source=\"kubelet\"}"), 4) << page;
+    EXPECT_EQ(metricValue(page, "iopslimit_pod_source_failures_total{source=\"apiserver\"}"), 0);
+    EXPECT_EQ(metricValue(page, "iopslimit_pod_source{source=\"kubelet\"}"), 1) << "the last fresh data came from it";
     EXPECT_NE(daemon_->err().find("HTTP 403: Forbidden"), std::string::npos);
     EXPECT_NE(daemon_->err().find("bad response: invalid JSON"), std::string::npos);
 }
@@ -643,6 +674,8 @@ TEST_F(RunningDaemon, TheApiServerWatchAppliesAnnotationChangesAndSurvivesBroken
     env["KUBE_CA_PATH"] = (certDir() / "ca.crt").string();
     env["KUBE_TOKEN_PATH"] = (certDir() / "token").string();
     env["WATCH_STALL_TIMEOUT"] = "2";
+    const int port = freePort();
+    env["METRICS_ADDRESS"] = "127.0.0.1:" + std::to_string(port);
     daemon_ = std::make_unique<Process>(std::vector<std::string>{IOPSLIMITD_PATH}, env, tmp_.path(), "daemon");
     ASSERT_TRUE(waitFor([&] { return stat(*emu_, "open_watches") == 1; })) << emu_->stats() << daemon_->err();
     const std::string pod = "e2e-deployment-79967c5968-8bnn8";
@@ -681,6 +714,12 @@ TEST_F(RunningDaemon, TheApiServerWatchAppliesAnnotationChangesAndSurvivesBroken
     ASSERT_TRUE(waitFor([&] { return stat(*emu_, "open_watches") == 1; })) << emu_->stats();
     annotate("320");
     EXPECT_TRUE(waitFor([&] { return ioMax(pod).find("riops=320") != std::string::npos; })) << ioMax(pod);
+    // The metrics saw it: 410, truncation and stall are three restarts; the watch is open again.
+    std::string page = metrics(port);
+    EXPECT_GE(metricValue(page, "iopslimit_watch_restarts_total"), 3) << page;
+    EXPECT_EQ(metricValue(page, "iopslimit_watch_up"), 1);
+    EXPECT_EQ(metricValue(page, "iopslimit_pod_source{source=\"apiserver\"}"), 1);
+    EXPECT_GT(metricValue(page, "iopslimit_pod_source_last_success_timestamp_seconds{source=\"apiserver\"}"), 1.7e9);
 
     // Limits were never loosened on the way, and a deleted pod is forgotten.
     EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
@@ -805,19 +844,6 @@ TEST_F(RunningDaemon, ChurnOfContainersWhileAnnotationsChangeKeepsMemoryBounded)
 
 namespace {
 
-// A TCP port nobody listens on right now (bound then released).
-int freePort() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 // Every line of a Prometheus text page is a comment (HELP/TYPE before the family's samples) or
 // `name{label="value",...} number`; returns the first offending line, or "".
 std::string badExpositionLine(const std::string& text) {
@@ -841,15 +867,6 @@ std::string badExpositionLine(const std::string& text) {
         if (!known) return line + "   <- no TYPE before it";
     }
     return {};
-}
-
-// The value of the sample whose line starts with `series` (name and labels exactly), or NaN.
-double metricValue(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return std::nan("");
 }
 
 class Observability : public RunningDaemon {
