@@ -889,11 +889,14 @@ protected:
                                                "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
     }
     fs::path dir(const Ctr& c) const { return tmp_.path() / "cgroup" / cgroupOf(c, true); }
+    // Replaced atomically (rename), as the kernel's file never reads half-written: a reader
+    // seeing it empty would take the counters for reset and report a burst.
     void setIo(const Ctr& c, uint64_t reads, uint64_t writes) {
-        writeText(dir(c) / "io.stat", "8:0 rbytes=1 wbytes=1 rios=777777 wios=777777 dbytes=0 dios=0\n"
+        writeText(dir(c) / "io.stat.new", "8:0 rbytes=1 wbytes=1 rios=777777 wios=777777 dbytes=0 dios=0\n"
                                       "259:0 rbytes=" + std::to_string(reads * 4096) + " wbytes=" +
                                           std::to_string(writes * 4096) + " rios=" + std::to_string(reads) +
                                           " wios=" + std::to_string(writes) + " dbytes=0 dios=0\n");
+        fs::rename(dir(c) / "io.stat.new", dir(c) / "io.stat");
     }
     std::string labels(const Ctr& c) const {
         return "namespace=\"" + c.ns + "\",pod=\"" + c.pod + "\",container=\"" + c.name + "\"";
