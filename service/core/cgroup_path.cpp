@@ -22,7 +22,7 @@ bool isHex(std::string_view s) {
 // kubelet's component list for a pod: root..., "kubepods", [qos], "pod<uid>".
 std::vector<std::string> podComponents(const CgroupLayout& layout, std::string_view uid, QosClass qos) {
     std::vector<std::string> parts = layout.kubeletRoot;
-    parts.emplace_back("kubepods");
+    parts.emplace_back(kKubepods);
     if (qos != QosClass::Guaranteed) parts.emplace_back(qosName(qos));
     parts.push_back("pod" + std::string(uid));
     return parts;
@@ -50,6 +50,17 @@ std::string toCgroupfs(const std::vector<std::string>& parts) {
 
 }  // namespace
 
+std::optional<CgroupDriver> kubepodsDriverOf(std::string_view dirName) {
+    if (dirName == kKubepods) return CgroupDriver::Cgroupfs;
+    if (dirName == "kubepods.slice" || endsWith(dirName, "-kubepods.slice")) return CgroupDriver::Systemd;
+    return std::nullopt;
+}
+
+bool isQosCgroupName(std::string_view n) {
+    return n == qosName(QosClass::Burstable) || n == qosName(QosClass::BestEffort) ||
+           endsWith(n, "-burstable.slice") || endsWith(n, "-besteffort.slice");
+}
+
 std::vector<std::string> splitCgroupRoot(std::string_view root) {
     std::vector<std::string> out;
     size_t i = 0;
@@ -64,10 +75,10 @@ std::vector<std::string> splitCgroupRoot(std::string_view root) {
                 std::string_view name = part.substr(0, part.size() - 6);
                 auto dash = name.rfind('-');
                 std::string_view leaf = dash == std::string_view::npos ? name : name.substr(dash + 1);
-                if (leaf == "kubepods") break;
+                if (leaf == kKubepods) break;
                 out.emplace_back(leaf);
             } else {
-                if (part == "kubepods") break;
+                if (part == kKubepods) break;
                 out.emplace_back(part);
             }
         }
@@ -78,7 +89,7 @@ std::vector<std::string> splitCgroupRoot(std::string_view root) {
 
 std::string kubepodsCgroup(const CgroupLayout& layout) {
     std::vector<std::string> parts = layout.kubeletRoot;
-    parts.emplace_back("kubepods");
+    parts.emplace_back(kKubepods);
     return layout.driver == CgroupDriver::Systemd ? toSystemd(parts) : toCgroupfs(parts);
 }
 
@@ -107,7 +118,7 @@ std::string containerCgroup(const CgroupLayout& layout, std::string_view uid, Qo
 std::optional<ContainerId> containerIdFromLeaf(std::string_view leaf) {
     std::string_view name = leaf;
     if (endsWith(name, ".scope")) name.remove_suffix(6);
-    if (name.rfind("crio-conmon-", 0) == 0) return std::nullopt;
+    if (name.substr(0, kCrioConmonPrefix.size()) == kCrioConmonPrefix) return std::nullopt;
     struct Prefix { std::string_view text; Runtime rt; };
     static constexpr Prefix prefixes[] = {
         {"cri-containerd-", Runtime::Containerd},

@@ -15,6 +15,16 @@ enum class CgroupVersion { V1, V2 };
 std::string_view driverName(CgroupDriver d);
 std::string_view versionName(CgroupVersion v);
 
+// The kubelet's own names (cm/cgroup_manager_linux.go, cm/qos_container_manager_linux.go).
+inline constexpr std::string_view kKubepods = "kubepods";
+inline constexpr std::string_view kCrioConmonPrefix = "crio-conmon-";  // CRI-O's monitor, never a container
+
+// The driver a directory name says the kubepods level is under ("kubepods.slice" or a kubelet
+// root's "kubelet-kubepods.slice": systemd; "kubepods": cgroupfs), or nullopt.
+std::optional<CgroupDriver> kubepodsDriverOf(std::string_view dirName);
+// A QoS level below kubepods: "burstable", "besteffort", "kubepods-burstable.slice", …
+bool isQosCgroupName(std::string_view dirName);
+
 struct CgroupLayout {
     CgroupDriver driver = CgroupDriver::Systemd;
     // kubelet --cgroup-root as components ("" -> {}; "/kubelet" -> {"kubelet"}).

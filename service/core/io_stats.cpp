@@ -1,5 +1,7 @@
 #include "core/io_stats.h"
 
+#include "core/kernel_files.h"
+
 #include <charconv>
 #include <cstdlib>
 #include <string>
@@ -73,16 +75,16 @@ Result<std::map<DevNum, IoCounters>> parseIoStat(std::string_view text) {
         std::string_view devTok = nextToken(rest);
         if (devTok.empty()) continue;
         DevNum dev;
-        if (!parseDevNum(devTok, dev)) return malformed("io.stat", line);
+        if (!parseDevNum(devTok, dev)) return malformed(files::kIoStat, line);
         IoCounters c;
         for (std::string_view kv = nextToken(rest); !kv.empty(); kv = nextToken(rest)) {
             size_t eq = kv.find('=');
-            if (eq == std::string_view::npos) return malformed("io.stat", line);
+            if (eq == std::string_view::npos) return malformed(files::kIoStat, line);
             std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
             uint64_t* field = k == "rios" ? &c.readIos : k == "wios" ? &c.writeIos : k == "rbytes" ? &c.readBytes
                               : k == "wbytes" ? &c.writeBytes : nullptr;
             if (!field) continue;  // dbytes, dios, cost.* …
-            if (!parseU64(v, *field)) return malformed("io.stat", line);
+            if (!parseU64(v, *field)) return malformed(files::kIoStat, line);
         }
         out[dev] += c;
     }
@@ -92,7 +94,7 @@ Result<std::map<DevNum, IoCounters>> parseIoStat(std::string_view text) {
 namespace {
 
 Status parseThrottleFile(std::string_view text, bool bytes, std::map<DevNum, IoCounters>& out) {
-    const char* what = bytes ? "blkio.throttle.io_service_bytes" : "blkio.throttle.io_serviced";
+    const char* what = bytes ? files::kBlkioServiceBytes : files::kBlkioServiced;
     while (!text.empty()) {
         std::string_view line = nextLine(text);
         std::string_view rest = line;
@@ -128,22 +130,22 @@ Result<Pressure> parsePressure(std::string_view text) {
         std::string_view rest = line;
         std::string_view kind = nextToken(rest);
         if (kind.empty()) continue;
-        if (kind != "some" && kind != "full") return malformed("io.pressure", line);
+        if (kind != "some" && kind != "full") return malformed(files::kIoPressure, line);
         double a10 = 0, a60 = 0, a300 = 0;
         uint64_t total = 0;
         int seen = 0;
         for (std::string_view kv = nextToken(rest); !kv.empty(); kv = nextToken(rest)) {
             size_t eq = kv.find('=');
-            if (eq == std::string_view::npos) return malformed("io.pressure", line);
+            if (eq == std::string_view::npos) return malformed(files::kIoPressure, line);
             std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
             bool ok = true;
             if (k == "avg10") ok = parseAvg(v, a10), seen |= 1;
             else if (k == "avg60") ok = parseAvg(v, a60), seen |= 2;
             else if (k == "avg300") ok = parseAvg(v, a300), seen |= 4;
             else if (k == "total") ok = parseU64(v, total), seen |= 8;
-            if (!ok) return malformed("io.pressure", line);
+            if (!ok) return malformed(files::kIoPressure, line);
         }
-        if (seen != 15) return malformed("io.pressure", line);
+        if (seen != 15) return malformed(files::kIoPressure, line);
         if (kind == "some") {
             p.someAvg10 = a10, p.someAvg60 = a60, p.someAvg300 = a300, p.someTotalUsec = total;
             some = true;

@@ -9,9 +9,11 @@
 #include "core/io_lines.h"
 #include "core/mountinfo.h"
 #include "host/cgroup_fs.h"
-#include "host/kernel_files.h"
+#include "core/kernel_files.h"
 
 namespace iopslimit::host {
+
+namespace files = core::files;
 
 using core::makeError;
 using core::Result;

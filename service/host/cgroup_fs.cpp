@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/kernel_files.h"
+#include "core/kernel_files.h"
 
 namespace iopslimit::host {
+
+namespace files = core::files;
 
 using core::CgroupDriver;
 using core::CgroupVersion;
@@ -84,30 +86,25 @@ bool isCgroup2(const std::string& p) {
     return ::statfs(p.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-bool endsWith(const std::string& s, std::string_view suf) {
-    return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
 // Finds the kubepods level: "kubepods.slice" / "kubepods" at the top or one level down
 // (a kubelet --cgroup-root such as kind's /kubelet).
 bool findKubepods(const std::string& hierarchy, const std::optional<CgroupDriver>& wantDriver, CgroupSetup& setup) {
     auto tryAt = [&](const std::string& prefix, const std::string& dir) -> bool {
         std::string base = hierarchy + (prefix.empty() ? "" : "/" + prefix);
-        bool systemd = endsWith(dir, "kubepods.slice");
-        bool cgroupfs = dir == "kubepods";
-        if (!systemd && !cgroupfs) return false;
-        CgroupDriver d = systemd ? CgroupDriver::Systemd : CgroupDriver::Cgroupfs;
-        if (wantDriver && *wantDriver != d) return false;
+        auto d = core::kubepodsDriverOf(dir);
+        if (!d || (wantDriver && *wantDriver != *d)) return false;
         if (!isDirectory(base + "/" + dir)) return false;
-        setup.layout.driver = d;
+        setup.layout.driver = *d;
         setup.layout.kubeletRoot = core::splitCgroupRoot(prefix.empty() ? dir : prefix + "/" + dir);
         setup.driverDetected = true;
         return true;
     };
-    for (const char* top : {"kubepods.slice", "kubepods"})
+    const std::string systemdTop = core::kubepodsCgroup({CgroupDriver::Systemd, {}});
+    const std::string cgroupfsTop = core::kubepodsCgroup({CgroupDriver::Cgroupfs, {}});
+    for (const auto& top : {systemdTop, cgroupfsTop})
         if (tryAt("", top)) return true;
     for (const auto& top : listSubdirs(hierarchy)) {
-        if (top == "kubepods.slice" || top == "kubepods") continue;
+        if (top == systemdTop || top == cgroupfsTop) continue;
         for (const auto& sub : listSubdirs(hierarchy + "/" + top))
             if (tryAt(top, sub)) return true;
     }
@@ -218,7 +215,7 @@ std::vector<std::string> listContainerCgroups(const CgroupSetup& setup) {
         for (const auto& child : listSubdirs(setup.hierarchy + "/" + rel)) {
             std::string path = rel + "/" + child;
             if (core::containerIdFromLeaf(child)) out.push_back(path);
-            else if (depth < 2 && child.rfind("crio-conmon-", 0) != 0) stack.emplace_back(path, depth + 1);
+            else if (depth < 2 && !child.starts_with(core::kCrioConmonPrefix)) stack.emplace_back(path, depth + 1);
         }
     }
     return out;

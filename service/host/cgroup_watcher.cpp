@@ -9,13 +9,6 @@
 
 namespace iopslimit::host {
 
-namespace {
-
-bool isQosName(const std::string& n) {
-    return n == "burstable" || n == "besteffort" || n.ends_with("-burstable.slice") || n.ends_with("-besteffort.slice");
-}
-
-}  // namespace
 
 CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer)
     : setup_(setup), onContainer_(std::move(onContainer)), kubepods_(core::kubepodsCgroup(setup.layout)) {
@@ -76,7 +69,7 @@ void CgroupWatcher::handleNewDir(const std::string& parentRel, Level parentLevel
             if (kubepods_ == rel || kubepods_.rfind(rel + "/", 0) == 0) rescan();
             return;
         case Level::Kubepods:
-            if (isQosName(name)) {
+            if (core::isQosCgroupName(name)) {
                 watchDir(rel, Level::Qos);
                 for (const auto& c : listSubdirs(setup_.hierarchy + "/" + rel)) handleNewDir(rel, Level::Qos, c);
                 return;

@@ -20,13 +20,14 @@
 #include "core/planner.h"
 #include "host/cgroup_fs.h"
 #include "host/cgroup_watcher.h"
-#include "host/kernel_files.h"
+#include "core/kernel_files.h"
 #include "host/limit_writers.h"
 
 namespace iopslimit::host {
 namespace {
 
 namespace fs = std::filesystem;
+namespace files = core::files;
 using core::CgroupDriver;
 using core::CgroupVersion;
 using core::Limits;
