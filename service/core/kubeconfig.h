@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/config.h"
 #include "core/result.h"
 
 namespace iopslimit::core {
@@ -21,6 +22,9 @@ struct KubeconfigCredentials {
 
 // text: the file's content; dir: its directory, for relative paths.
 Result<KubeconfigCredentials> parseKubeconfig(std::string_view text, std::string_view dir);
+
+// The API-server settings a kubeconfig gives (KUBECONFIG when KUBE_API_SERVER is unset).
+ApiServerConfig apiServerFrom(const KubeconfigCredentials& kc);
 
 // RFC 4648 base64 (whitespace ignored); error on anything else.
 Result<std::string> decodeBase64(std::string_view in);

@@ -14,55 +14,57 @@ std::string_view sourceName(LimitSource s) {
     return "default";
 }
 
+PlanEntry planContainer(const Pod& pod, const Container& c, const PlanInput& in) {
+    PlanEntry e;
+    e.ns = pod.ns;
+    e.pod = pod.name;
+    e.podUid = pod.cgroupUid();
+    e.container = c.name;
+    e.kind = c.kind;
+    e.qos = pod.qos;
+    e.qosKnown = pod.qosKnown;
+    e.rawContainerId = c.containerId;
+    if (auto id = parseContainerId(c.containerId)) {
+        e.containerId = *id;
+        e.cgroup = containerCgroup(in.layout, pod.cgroupUid(), pod.qos, e.containerId);
+    } else {
+        e.idError = id.error().message;
+    }
+    e.decision = decideLimits(pod.annotations, c.name, in.defaults);
+    if (auto why = in.filter ? in.filter->excludedReason(pod, c) : std::nullopt) {
+        e.source = LimitSource::Excluded;
+        e.excludedReason = *why;
+        e.limits = Limits{};
+        return e;
+    }
+    if (in.overrides) {
+        if (auto it = in.overrides->find(pod.key()); it != in.overrides->end()) {
+            e.source = LimitSource::Override;
+            e.limits = it->second;
+            e.decision.origins.fill(Origin::Override);
+            return e;
+        }
+    }
+    e.limits = e.decision.limits;
+    e.source = e.decision.fromAnnotation() ? LimitSource::Annotation : LimitSource::Default;
+    return e;
+}
+
 Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in) {
     Plan plan;
     for (const Pod& pod : pods) {
         std::vector<AnnotationProblem> problems = unknownAnnotationKeys(pod.annotations);
         std::set<std::string> seenProblemKeys;
         for (const auto& p : problems) seenProblemKeys.insert(p.key);
-        const Limits* override = nullptr;
-        if (in.overrides) {
-            auto it = in.overrides->find(pod.key());
-            if (it != in.overrides->end()) override = &it->second;
-        }
         for (const Container& c : pod.containers) {
             if (c.state != ContainerState::Running) continue;
             if (plan.entries.size() >= kMaxContainers) {
                 ++plan.skippedContainers;
                 continue;
             }
-            PlanEntry e;
-            e.ns = pod.ns;
-            e.pod = pod.name;
-            e.podUid = pod.cgroupUid();
-            e.container = c.name;
-            e.kind = c.kind;
-            e.qos = pod.qos;
-            e.qosKnown = pod.qosKnown;
-            e.rawContainerId = c.containerId;
-            auto id = parseContainerId(c.containerId);
-            if (id) {
-                e.containerId = *id;
-                e.cgroup = containerCgroup(in.layout, pod.cgroupUid(), pod.qos, e.containerId);
-            } else {
-                e.idError = id.error().message;
-            }
-            e.decision = decideLimits(pod.annotations, c.name, in.defaults);
+            PlanEntry e = planContainer(pod, c, in);
             for (const auto& p : e.decision.problems)
                 if (seenProblemKeys.insert(p.key).second) problems.push_back(p);
-
-            if (auto why = in.filter ? in.filter->excludedReason(pod, c) : std::nullopt) {
-                e.source = LimitSource::Excluded;
-                e.excludedReason = *why;
-                e.limits = Limits{};
-            } else if (override) {
-                e.source = LimitSource::Override;
-                e.limits = *override;
-                e.decision.origins.fill(Origin::Override);
-            } else {
-                e.limits = e.decision.limits;
-                e.source = e.decision.fromAnnotation() ? LimitSource::Annotation : LimitSource::Default;
-            }
             plan.entries.push_back(std::move(e));
         }
         if (!problems.empty()) plan.podProblems.emplace(pod.key(), std::move(problems));

@@ -49,6 +49,14 @@ struct Plan {
     size_t skippedContainers = 0;  // beyond kMaxContainers
 };
 
+// One running container of one pod -> its entry, in this order of precedence: excluded (by the
+// filter) > D-Bus override of the pod > container annotation > pod annotation > node default.
+// `c` may be a container the pod data does not list yet (a cgroup that just appeared): with an
+// empty name it gets what its pod as a whole asks for. Annotation problems are in
+// entry.decision.problems.
+PlanEntry planContainer(const Pod& pod, const Container& c, const PlanInput& in);
+
+// Every running container of every pod, by planContainer; problems collected once per pod.
 Plan makePlan(const std::vector<Pod>& pods, const PlanInput& in);
 
 }  // namespace iopslimit::core

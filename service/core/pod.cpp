@@ -11,6 +11,23 @@
 
 namespace iopslimit::core {
 
+bool isDnsSubdomain(std::string_view s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+    return true;
+}
+
+std::string_view podSourceName(PodSourceKind s) {
+    switch (s) {
+        case PodSourceKind::None: return "none";
+        case PodSourceKind::Kubelet: return "kubelet";
+        case PodSourceKind::ApiServer: return "apiserver";
+        case PodSourceKind::Cache: return "cache";
+    }
+    return "none";
+}
+
 std::string_view runtimeName(Runtime r) {
     switch (r) {
         case Runtime::Containerd: return "containerd";

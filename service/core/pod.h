@@ -18,6 +18,15 @@ std::string_view runtimeName(Runtime r);
 std::string_view qosName(QosClass q);  // "guaranteed" | "burstable" | "besteffort"
 std::string_view kindName(ContainerKind k);
 
+// Where the pod data in use came from: the kubelet's /pods, the API server (list or watch), the
+// decisions kept from before a restart (no source has answered since), or nowhere yet.
+enum class PodSourceKind { None, Kubelet, ApiServer, Cache };
+std::string_view podSourceName(PodSourceKind s);  // none | kubelet | apiserver | cache
+
+// A Kubernetes object name as namespaces and pods have it: a DNS-1123 subdomain (lower-case
+// alphanumerics, '-' and '.', at most 253 characters). What the D-Bus API and the state files accept.
+bool isDnsSubdomain(std::string_view s);
+
 struct ContainerId {
     Runtime runtime = Runtime::Unknown;
     std::string id;  // hex id without the scheme
