@@ -1,5 +1,104 @@
 #pragma once
+// The running daemon: one poll loop (signals, timers, the bus, inotify, the metrics server and
+// the eventfds of the two network threads), the engine, the pod sources and the bus object as
+// members. Everything that changes state runs on the loop thread; the fetch and watch threads
+// only do network IO and hand their results over through eventfds.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "daemon/clock.h"
+#include "daemon/engine.h"
+#include "daemon/event_loop.h"
+#include "daemon/setup.h"
+#include "daemon/state_store.h"
+#include "daemon/stats_sampler.h"
+#include "daemon/telemetry.h"
+#include "daemon/watchers.h"
+#include "kube/pod_watch.h"
+
+namespace sdbus {
+class IConnection;
+}
+
 namespace iopslimit::daemon {
-// Parses the command line and environment, wires the parts together and runs.
-int runDaemon(int argc, char** argv);
+
+class ManagerObject;
+class MetricsServer;
+class PodFetcher;
+
+class Daemon {
+public:
+    // env: the process environment; envFiles: re-read on reload over it (systemd does not
+    // refresh a running service's environment); bus: the system bus, or null.
+    Daemon(core::Environment env, std::string hostname, std::vector<std::string> envFiles, sdbus::IConnection* bus);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Builds the setup and loads the state; the error says what is wrong.
+    core::Status start(bool longRunning);
+    // --once / --dry-run: one pass with a synchronous fetch, the table on stdout; the exit code.
+    int once(bool dryRun);
+    // Long-running until SIGTERM/SIGINT (SIGHUP reloads); signals arrive on signalFd.
+    int run(int signalFd);
+
+    // For the bus object and the metrics page (loop thread).
+    const Engine& engine() const { return engine_; }
+    const Setup& setup() const { return *setup_; }
+    const Telemetry& telemetry() const { return telemetry_; }
+    const std::map<std::string, core::Limits>& overrides() const { return overrides_->all(); }
+    core::Status setOverride(const std::string& ns, const std::string& pod, const core::Limits& l);
+    core::Result<bool> clearOverride(const std::string& ns, const std::string& pod);
+    // A fetch and a full pass now; "" or why no pod source was reachable.
+    std::string resync();
+    // Re-reads the environment files; "" or why the new configuration was refused.
+    std::string reload();
+    std::string statusLine() const;
+    bool watching() const { return watch_ != nullptr; }  // an API-server watch is configured
+    std::string podWatchState() const;
+    unsigned watchRestarts() const;
+
+private:
+    // daemon_pods.cpp: where pods come from and what happens with them.
+    kube::FetchResult fetchNow();  // on the calling thread, logged
+    void startSources();
+    void stopSources();
+    void requestFetch();
+    void dispatchFetched();
+    void dispatchWatch();
+    void applied(const ReconcileReport& r);
+    // daemon.cpp: the loop around it.
+    void onSignal();
+    void tick();
+    void updateMetrics();
+    void notifyStatus();
+    void feedWatchdog();
+
+    core::Environment env_;
+    std::string hostname_;
+    std::vector<std::string> envFiles_;
+    sdbus::IConnection* bus_;
+    bool longRunning_ = false;
+    SystemClock clock_;
+    Telemetry telemetry_;
+    EventLoop loop_;
+    std::unique_ptr<Setup> setup_;
+    std::unique_ptr<OverrideStore> overrides_;
+    std::unique_ptr<DecisionCacheStore> memoryStore_;
+    Engine engine_{telemetry_, clock_};
+    ContainerWatchers watchers_;
+    int fetchFd_ = -1, watchFd_ = -1, signalFd_ = -1;
+    std::unique_ptr<PodFetcher> fetcher_;  // uses setup_'s sources: stopped before they go
+    std::unique_ptr<kube::PodWatch> watch_;
+    kube::WatchedPods watched_;
+    bool fetchSoon_ = false;  // a fetch for unknown new containers is scheduled
+    bool persistSoon_ = false;
+    std::unique_ptr<StatsSampler> stats_;
+    std::unique_ptr<MetricsServer> metrics_;
+    std::unique_ptr<ManagerObject> api_;
+    std::chrono::milliseconds watchdogEvery_{0};
+};
+
 }  // namespace iopslimit::daemon

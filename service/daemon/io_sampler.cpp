@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <set>
 
+#include "core/kernel_files.h"
+
 namespace iopslimit::daemon {
 
 using host::isDirectory;
@@ -22,7 +24,7 @@ std::string applyErrorCause(int code, bool systemdBackend) {
     }
 }
 
-std::vector<ContainerIo> sampleContainers(const std::vector<ContainerStatus>& containers,
+std::vector<ContainerIo> sampleContainers(const std::vector<core::ContainerStatus>& containers,
                                           const host::CgroupSetup& setup,
                                           const std::vector<host::BlockDevice>& devices) {
     std::set<core::DevNum> throttled;
@@ -44,11 +46,11 @@ std::vector<ContainerIo> sampleContainers(const std::vector<ContainerStatus>& co
         core::Result<std::map<core::DevNum, core::IoCounters>> counters = std::map<core::DevNum, core::IoCounters>{};
         if (v2) {
             // PSI is there with or without the io controller; io.stat only with it.
-            auto pressure = host::readFile(dir + "/io.pressure");
+            auto pressure = host::readFile(dir + "/" + core::files::kIoPressure);
             if (!pressure && pressure.error().code == ENOENT && c.cgroup.empty() && !isDirectory(dir)) continue;
             if (pressure)
                 if (auto pr = core::parsePressure(*pressure); pr) io.pressure = *pr;
-            auto text = host::readFile(dir + "/io.stat");
+            auto text = host::readFile(dir + "/" + core::files::kIoStat);
             if (!text) {
                 if (text.error().code == ENOENT && c.cgroup.empty() && !isDirectory(dir)) continue;  // not started yet
                 io.error = text.error().message;
@@ -57,14 +59,14 @@ std::vector<ContainerIo> sampleContainers(const std::vector<ContainerStatus>& co
             }
             counters = core::parseIoStat(*text);
         } else {
-            auto serviced = host::readFile(dir + "/blkio.throttle.io_serviced");
+            auto serviced = host::readFile(dir + "/" + core::files::kBlkioServiced);
             if (!serviced) {
                 if (serviced.error().code == ENOENT && c.cgroup.empty()) continue;
                 io.error = serviced.error().message;
                 out.push_back(std::move(io));
                 continue;
             }
-            auto bytes = host::readFile(dir + "/blkio.throttle.io_service_bytes");
+            auto bytes = host::readFile(dir + "/" + core::files::kBlkioServiceBytes);
             counters = core::parseBlkioThrottle(*serviced, bytes ? *bytes : std::string());
         }
         if (!counters) {

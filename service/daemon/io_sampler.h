@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/io_stats.h"
-#include "daemon/reconciler.h"
+#include "core/reconcile.h"
 #include "host/block_device.h"
 #include "host/cgroup_fs.h"
 
@@ -26,7 +26,7 @@ struct ContainerIo {
 };
 
 // Reads every container of `containers` that has a cgroup (found, or derivable and present).
-std::vector<ContainerIo> sampleContainers(const std::vector<ContainerStatus>& containers,
+std::vector<ContainerIo> sampleContainers(const std::vector<core::ContainerStatus>& containers,
                                           const host::CgroupSetup& setup,
                                           const std::vector<host::BlockDevice>& devices);
 

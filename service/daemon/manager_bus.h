@@ -1,30 +1,29 @@
 #pragma once
 // The io.iopslimit1.Manager object: the generated adaptor (from dbus/io.iopslimit1.Manager.xml)
-// bound to the Service. Only the bus edge lives here; the work is in Service.
+// bound to the Daemon. Only the bus edge lives here: argument checks, the caller's uid, errors.
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <functional>
 
-#include "daemon/service.h"
+#include "core/reconcile.h"
 #include "daemon/stats_sampler.h"
 #include "iopslimit1_adaptor.h"
 
 namespace iopslimit::daemon {
+
+class Daemon;
 
 inline constexpr const char* kBusName = "io.iopslimit1";
 inline constexpr const char* kObjectPath = "/io/iopslimit1";
 
 class ManagerObject : public sdbus::AdaptorInterfaces<io::iopslimit1::Manager_adaptor, sdbus::Properties_adaptor> {
 public:
-    // requestResync/requestReload run the work on the loop (they may take a while); they return
-    // an error message or "".
     // stats: hands a reply callback to the StatsSampler (answered now or after a short window).
-    ManagerObject(sdbus::IConnection& bus, Service& service, std::function<std::string()> resync,
-                  std::function<std::string()> reload, std::function<void(StatsSampler::Reply)> stats);
+    ManagerObject(sdbus::IConnection& bus, Daemon& daemon, std::function<void(StatsSampler::Reply)> stats);
     ~ManagerObject();
 
-    void emitApplied(const ContainerStatus& s);
-    void emitFailed(const ContainerStatus& s);
+    void emitApplied(const core::ContainerStatus& s);
+    void emitFailed(const core::ContainerStatus& s);
     void emitStateChanged();
 
 private:
@@ -55,8 +54,7 @@ private:
     uint64_t LastSyncUSec() override;
     uint32_t ManagedContainers() override;
 
-    Service& service_;
-    std::function<std::string()> resync_, reload_;
+    Daemon& daemon_;
     std::function<void(StatsSampler::Reply)> stats_;
     std::string lastPodSource_;
     uint64_t lastSync_ = 0;

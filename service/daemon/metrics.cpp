@@ -6,8 +6,10 @@
 #include <array>
 
 #include "core/prometheus.h"
+#include "daemon/daemon.h"
 #include "daemon/io_sampler.h"
 #include "host/cgroup_fs.h"
+#include "core/kernel_files.h"
 #include "iopslimit_version.h"
 
 namespace iopslimit::daemon {
@@ -28,7 +30,7 @@ void processMetrics(core::PromWriter& w, double startTime) {
                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
     w.sample("process_cpu_seconds_total", {}, cpu);
-    if (auto statm = host::readFile("/proc/self/statm"); statm) {
+    if (auto statm = host::readFile(std::string("/proc/") + core::files::kStatm); statm) {
         unsigned long size = 0, resident = 0;
         if (std::sscanf(statm->c_str(), "%lu %lu", &size, &resident) == 2) {
             double page = static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -44,33 +46,34 @@ void processMetrics(core::PromWriter& w, double startTime) {
 
 }  // namespace
 
-std::string renderMetrics(const Service& s) {
+std::string renderMetrics(const Daemon& s) {
     core::PromWriter w;
     const Telemetry& t = s.telemetry();
-    const ReconcileReport& last = s.last();
+    const Engine& engine = s.engine();
+    const ReconcileReport& last = engine.last();
 
     w.family("iopslimit_build_info", "gauge", "Version of iops-limitd; always 1.");
-    w.sample("iopslimit_build_info", {{"version", IOPSLIMIT_VERSION}, {"backend", s.backend()},
-                                      {"cgroup_version", core::versionName(s.cgroups().version)}}, 1);
+    w.sample("iopslimit_build_info", {{"version", IOPSLIMIT_VERSION}, {"backend", core::backendName(s.setup().backend)},
+                                      {"cgroup_version", core::versionName(s.setup().cgroups.version)}}, 1);
 
     std::map<std::string, int> bySource, byState;
     for (auto src : kSources) bySource[std::string(core::sourceName(src))] = 0;
     for (const char* st : {"applied", "pending", "error", "excluded"}) byState[st] = 0;
     for (const auto& c : last.containers) {
         ++bySource[std::string(core::sourceName(c.entry.source))];
-        ++byState[std::string(publicStateName(c.state))];
+        ++byState[std::string(core::publicStateName(c.state))];
     }
     w.family("iopslimit_containers", "gauge", "Running containers of the node's pods at the last reconcile, by where their limit comes from.");
     for (const auto& [src, n] : bySource) w.sample("iopslimit_containers", {{"source", src}}, n);
     w.family("iopslimit_containers_by_state", "gauge", "Running containers at the last reconcile, by state.");
     for (const auto& [st, n] : byState) w.sample("iopslimit_containers_by_state", {{"state", st}}, n);
     w.family("iopslimit_managed_containers", "gauge", "Containers with a limit from iops-limit in force.");
-    w.sample("iopslimit_managed_containers", {}, s.managedContainers());
+    w.sample("iopslimit_managed_containers", {}, engine.managedContainers());
 
     w.family("iopslimit_container_limit", "gauge",
              "Limit in force per container: IOPS or bytes per second on each throttled disk; unlimited directions are not exported.");
     for (const auto& c : last.containers) {
-        if (c.state != ContainerState::Applied && c.state != ContainerState::Unchanged) continue;
+        if (c.state != core::LimitState::Applied && c.state != core::LimitState::Unchanged) continue;
         const auto& e = c.entry;
         const std::pair<const char*, uint64_t> dirs[] = {{"read_iops", e.limits.readIops}, {"write_iops", e.limits.writeIops},
                                                          {"read_bps", e.limits.readBps}, {"write_bps", e.limits.writeBps}};
@@ -105,7 +108,7 @@ std::string renderMetrics(const Service& s) {
     w.histogram("iopslimit_new_container_apply_duration_seconds", {}, t.newContainerSeconds);
 
     w.family("iopslimit_pod_source", "gauge", "Where the last pod data came from: 1 for the live source.");
-    for (const char* src : kPodSources) w.sample("iopslimit_pod_source", {{"source", src}}, s.podSource() == src ? 1 : 0);
+    for (const char* src : kPodSources) w.sample("iopslimit_pod_source", {{"source", src}}, core::podSourceName(engine.podSource()) == src ? 1 : 0);
     w.family("iopslimit_pod_source_last_success_timestamp_seconds", "gauge",
              "Unix time of the last pod list or watch update from each source.");
     for (const auto& [src, when] : t.sourceLastSuccess)
@@ -123,8 +126,8 @@ std::string renderMetrics(const Service& s) {
     w.sample("iopslimit_watch_restarts_total", {}, s.watchRestarts());
 
     // Per-container IO, read now. Counters: let Prometheus take the rate.
-    auto io = sampleContainers(last.containers, s.cgroups(), s.devices());
-    const bool v2 = s.cgroups().version == core::CgroupVersion::V2;
+    auto io = sampleContainers(last.containers, s.setup().cgroups, s.setup().devices);
+    const bool v2 = s.setup().cgroups.version == core::CgroupVersion::V2;
     w.family("iopslimit_container_io_ops_total", "counter",
              v2 ? "IOs completed per container on each throttled disk (io.stat rios/wios)."
                 : "IOs per container on each throttled disk (blkio.throttle.io_serviced).");

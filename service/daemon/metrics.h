@@ -3,10 +3,12 @@
 // where the pods come from, and each container's IO counters and pressure, read at scrape time.
 #include <string>
 
-#include "daemon/service.h"
+
 
 namespace iopslimit::daemon {
 
-std::string renderMetrics(const Service& service);
+class Daemon;
+
+std::string renderMetrics(const Daemon& daemon);
 
 }  // namespace iopslimit::daemon

@@ -2,7 +2,7 @@
 
 namespace iopslimit::daemon {
 
-PodFetcher::PodFetcher(std::function<FetchResult()> fetch, std::function<void()> wake)
+PodFetcher::PodFetcher(std::function<kube::FetchResult()> fetch, std::function<void()> wake)
     : fetch_(std::move(fetch)), wake_(std::move(wake)), thread_([this] { run(); }) {}
 
 PodFetcher::~PodFetcher() {
@@ -22,9 +22,9 @@ void PodFetcher::request() {
     cv_.notify_all();
 }
 
-std::optional<FetchResult> PodFetcher::take() {
+std::optional<kube::FetchResult> PodFetcher::take() {
     std::lock_guard l(m_);
-    std::optional<FetchResult> r = std::move(result_);
+    std::optional<kube::FetchResult> r = std::move(result_);
     result_.reset();
     return r;
 }
@@ -47,7 +47,7 @@ void PodFetcher::run() {
         requested_ = false;
         running_ = true;
         l.unlock();
-        FetchResult r = fetch_();
+        kube::FetchResult r = fetch_();
         l.lock();
         running_ = false;
         if (stopping_) return;

@@ -9,13 +9,13 @@
 #include <optional>
 #include <thread>
 
-#include "daemon/reconciler.h"
+#include "kube/pod_sources.h"
 
 namespace iopslimit::daemon {
 
 class PodFetcher {
 public:
-    PodFetcher(std::function<FetchResult()> fetch, std::function<void()> wake);
+    PodFetcher(std::function<kube::FetchResult()> fetch, std::function<void()> wake);
     ~PodFetcher();  // stops: a fetch in flight is aborted (see abortRequested) and joined
     PodFetcher(const PodFetcher&) = delete;
     PodFetcher& operator=(const PodFetcher&) = delete;
@@ -23,7 +23,7 @@ public:
     // Asks for a fetch; requests while one runs coalesce into one more after it.
     void request();
     // The latest finished fetch, if any (loop thread).
-    std::optional<FetchResult> take();
+    std::optional<kube::FetchResult> take();
     bool busy() const;
     // For the pod sources' abort hook: true once the fetcher is stopping.
     bool abortRequested() const;
@@ -31,12 +31,12 @@ public:
 private:
     void run();
 
-    std::function<FetchResult()> fetch_;
+    std::function<kube::FetchResult()> fetch_;
     std::function<void()> wake_;
     mutable std::mutex m_;
     std::condition_variable cv_;
     bool requested_ = false, running_ = false, stopping_ = false;
-    std::optional<FetchResult> result_;
+    std::optional<kube::FetchResult> result_;
     std::thread thread_;
 };
 

@@ -93,14 +93,6 @@ core::Limits limitsOf(const Json::Value& o) {
     return core::Limits{numberField(o, "readIops"), numberField(o, "writeIops"), numberField(o, "readBps"),
                         numberField(o, "writeBps")};
 }
-// A Kubernetes namespace or pod name: what the D-Bus API accepts (no '/', which keys use).
-bool validName(const std::string& s) {
-    if (s.empty() || s.size() > 253) return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
-    return true;
-}
-
 // A corrupt state file is kept for inspection, never fatal: <path>.corrupt-<time>.
 std::string moveAside(const std::string& path) {
     std::string aside = path + ".corrupt-" + std::to_string(std::time(nullptr));
@@ -118,7 +110,7 @@ std::string OverrideStore::load() {
     std::map<std::string, core::Limits> loaded;
     if (why.empty()) {
         for (const auto& o : root["overrides"]) {
-            if (!o.isObject() || !validName(stringField(o, "namespace")) || !validName(stringField(o, "pod"))) {
+            if (!o.isObject() || !core::isDnsSubdomain(stringField(o, "namespace")) || !core::isDnsSubdomain(stringField(o, "pod"))) {
                 why = "malformed entry";
                 break;
             }
@@ -170,21 +162,41 @@ core::Result<bool> OverrideStore::clear(const std::string& ns, const std::string
 
 namespace {
 
-std::string renderCache(const DecisionCache& cache) {
+void putLimits(Json::Value& o, const core::Limits& l) {
+    o["readIops"] = Json::UInt64(l.readIops);
+    o["writeIops"] = Json::UInt64(l.writeIops);
+    o["readBps"] = Json::UInt64(l.readBps);
+    o["writeBps"] = Json::UInt64(l.writeBps);
+}
+
+core::LimitSource sourceOf(const Json::Value& o) {
+    std::string s = stringField(o, "source");
+    for (auto src : {core::LimitSource::Annotation, core::LimitSource::Override, core::LimitSource::Excluded})
+        if (s == core::sourceName(src)) return src;
+    return core::LimitSource::Default;
+}
+
+std::string renderMemory(const EngineMemory& m) {
     Json::Value root;
-    root["version"] = 1;
+    root["version"] = 2;
     root["containers"] = Json::arrayValue;
-    for (const auto& [id, d] : cache) {
+    for (const auto& [id, d] : m.decisions) {
         Json::Value o;
         o["id"] = id;
         o["namespace"] = d.ns;
         o["pod"] = d.pod;
         o["excluded"] = d.excluded;
-        o["readIops"] = Json::UInt64(d.limits.readIops);
-        o["writeIops"] = Json::UInt64(d.limits.writeIops);
-        o["readBps"] = Json::UInt64(d.limits.readBps);
-        o["writeBps"] = Json::UInt64(d.limits.writeBps);
+        o["source"] = std::string(core::sourceName(d.source));
+        putLimits(o, d.limits);
         root["containers"].append(o);
+    }
+    root["ours"] = Json::arrayValue;
+    for (const auto& [id, in] : m.ours) {
+        Json::Value o;
+        o["id"] = id;
+        o["cgroup"] = in.cgroup;
+        putLimits(o, in.limits);
+        root["ours"].append(o);
     }
     Json::StreamWriterBuilder w;
     w["indentation"] = "";
@@ -193,35 +205,48 @@ std::string renderCache(const DecisionCache& cache) {
 
 }  // namespace
 
-std::string DecisionCacheStore::load(DecisionCache& out) {
-    out.clear();
+std::string DecisionCacheStore::load(EngineMemory& out) {
+    out = {};
     Json::Value root;
     std::string why;
     if (readStateFile(path(), "containers", root, why) == Loaded::Missing) return {};
-    DecisionCache loaded;
+    EngineMemory loaded;
     if (why.empty()) {
         for (const auto& o : root["containers"]) {
             if (!o.isObject() || stringField(o, "id").empty()) {
                 why = "malformed entry";
                 break;
             }
-            CachedDecision d;
+            core::KnownDecision d;
             d.ns = stringField(o, "namespace");
             d.pod = stringField(o, "pod");
             d.excluded = o["excluded"].isBool() && o["excluded"].asBool();
             d.limits = limitsOf(o);
-            loaded[stringField(o, "id")] = d;
+            d.source = d.excluded ? core::LimitSource::Excluded : sourceOf(o);
+            loaded.decisions[stringField(o, "id")] = d;
         }
+        const bool hasOurs = root.isMember("ours");
+        if (hasOurs && !root["ours"].isArray()) why = "\"ours\" is not an array";
+        for (const auto& o : hasOurs && why.empty() ? root["ours"] : Json::Value(Json::arrayValue)) {
+            if (!o.isObject() || stringField(o, "id").empty()) {
+                why = "malformed entry";
+                break;
+            }
+            loaded.ours[stringField(o, "id")] = core::InForce{stringField(o, "cgroup"), limitsOf(o)};
+        }
+        if (!hasOurs)  // version 1: what was decided is what we put in force
+            for (const auto& [id, d] : loaded.decisions)
+                if (!d.excluded) loaded.ours[id] = core::InForce{"", d.limits};
     }
     if (!why.empty())
         return "Failed to load last-known decisions from " + path() + ": " + why + "; moved it to " + moveAside(path());
     out = std::move(loaded);
-    lastWritten_ = renderCache(out);
+    lastWritten_ = renderMemory(out);
     return {};
 }
 
-core::Status DecisionCacheStore::save(const DecisionCache& cache) {
-    std::string text = renderCache(cache);
+core::Status DecisionCacheStore::save(const EngineMemory& memory) {
+    std::string text = renderMemory(memory);
     if (text == lastWritten_) return core::okStatus();
     auto st = writeAtomically(dir_, "decisions.json", text);
     if (st) lastWritten_ = std::move(text);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/limits.h"
+#include "core/reconcile.h"
 #include "core/result.h"
 
 namespace iopslimit::daemon {
@@ -28,23 +29,24 @@ private:
     std::map<std::string, core::Limits> overrides_;
 };
 
-// The last decision made from fresh pod data, per container ID, so a restart while every pod
-// source is down restores annotation-specific limits, not just the default.
-struct CachedDecision {
-    std::string ns, pod;
-    core::Limits limits;
-    bool excluded = false;
-    bool operator==(const CachedDecision&) const = default;
+// The engine's memory across restarts (decisions.json): the last decision made from fresh pod
+// data per container, so a restart while every pod source is down restores annotation limits,
+// and what we put in force per container, so a restart can still remove a limit that was ours
+// when its pod has become excluded meanwhile.
+struct EngineMemory {
+    core::DecisionCache decisions;
+    core::OursMap ours;
+    bool operator==(const EngineMemory&) const = default;
 };
-using DecisionCache = std::map<std::string, CachedDecision>;  // container ID -> decision
 
 class DecisionCacheStore {
 public:
     explicit DecisionCacheStore(std::string directory) : dir_(std::move(directory)) {}
-    // Missing file: empty. Corrupt: moved aside, message returned (empty when fine).
-    std::string load(DecisionCache& out);
+    // Missing file: empty. Corrupt: moved aside, message returned (empty when fine). A file from
+    // before "ours" was kept: every decision that is not an exclusion counts as ours.
+    std::string load(EngineMemory& out);
     // Writes only when the content changed since the last load or save.
-    core::Status save(const DecisionCache& cache);
+    core::Status save(const EngineMemory& memory);
     std::string path() const { return dir_ + "/decisions.json"; }
 
 private:

@@ -3,6 +3,7 @@
 #include "core/podlist_decoder.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 
 namespace iopslimit::kube {
@@ -84,6 +85,34 @@ Result<core::PodList> ApiServerPodSource::list() {
     auto& pods = list.value().pods;
     std::erase_if(pods, [&](const core::Pod& p) { return !p.nodeName.empty() && p.nodeName != nodeName_; });
     return list;
+}
+
+std::string FetchResult::error() const {
+    std::string out;
+    for (const auto& f : failures) {
+        if (!out.empty()) out += "; ";
+        if (f.source == core::PodSourceKind::ApiServer && !out.empty()) out += "API server: ";
+        out += f.error;
+    }
+    return out;
+}
+
+FetchResult PodSourceChain::fetch() {
+    std::lock_guard lock(m_);
+    auto start = std::chrono::steady_clock::now();
+    FetchResult f;
+    for (PodSource* src : {kubelet_, apiserver_}) {
+        if (!src) continue;
+        auto pods = src->list();
+        if (pods) {
+            f.pods = std::move(pods).value();
+            f.source = src->kind();
+            break;
+        }
+        f.failures.push_back({src->kind(), pods.error().message});
+    }
+    f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return f;
 }
 
 }  // namespace iopslimit::kube

@@ -2,7 +2,10 @@
 // Where pods come from: the kubelet's /pods (first) and the API server's pod list (fallback).
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/pod.h"
@@ -14,7 +17,7 @@ class PodSource {
 public:
     virtual ~PodSource() = default;
     virtual core::Result<core::PodList> list() = 0;
-    virtual std::string name() const = 0;  // "kubelet" | "apiserver"
+    virtual core::PodSourceKind kind() const = 0;
     // Polled during a transfer; true stops it (the daemon stopping or reloading).
     virtual void setAbort(std::function<bool()> abort) = 0;
 };
@@ -23,7 +26,7 @@ class KubeletPodSource : public PodSource {
 public:
     KubeletPodSource(const core::Config& cfg, HttpGetter& http);
     core::Result<core::PodList> list() override;
-    std::string name() const override { return "kubelet"; }
+    core::PodSourceKind kind() const override { return core::PodSourceKind::Kubelet; }
     void setAbort(std::function<bool()> abort) override { req_.abort = std::move(abort); }
     const std::string& url() const { return req_.url; }
 
@@ -36,7 +39,7 @@ class ApiServerPodSource : public PodSource {
 public:
     ApiServerPodSource(const core::Config& cfg, HttpGetter& http);
     core::Result<core::PodList> list() override;
-    std::string name() const override { return "apiserver"; }
+    core::PodSourceKind kind() const override { return core::PodSourceKind::ApiServer; }
     void setAbort(std::function<bool()> abort) override { req_.abort = std::move(abort); }
     const std::string& url() const { return req_.url; }
 
@@ -44,6 +47,36 @@ private:
     HttpRequest req_;
     HttpGetter& http_;
     std::string nodeName_;
+};
+
+// One failed attempt of a fetch.
+struct SourceFailure {
+    core::PodSourceKind source = core::PodSourceKind::None;
+    std::string error;
+};
+
+// What a fetch brought: the node's pods and where they came from, or why every source failed.
+struct FetchResult {
+    std::optional<core::PodList> pods;
+    core::PodSourceKind source = core::PodSourceKind::None;  // where pods came from
+    std::vector<SourceFailure> failures;                     // in the order the sources were asked
+    double seconds = 0;                                      // how long the whole fetch took
+    // Every failure in one line: "<kubelet error>; API server: <error>".
+    std::string error() const;
+};
+
+// The kubelet first, the API server as the fallback; either may be absent. One fetch at a time
+// (a second caller waits); it touches nothing but the sources, so it may run on any thread.
+class PodSourceChain {
+public:
+    PodSourceChain(PodSource* kubelet, PodSource* apiserver) : kubelet_(kubelet), apiserver_(apiserver) {}
+    FetchResult fetch();
+    bool hasApiServer() const { return apiserver_ != nullptr; }
+
+private:
+    PodSource* kubelet_;
+    PodSource* apiserver_;
+    std::mutex m_;
 };
 
 // Fetch + status check + decode, shared by both sources.

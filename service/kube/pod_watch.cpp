@@ -6,8 +6,8 @@
 
 namespace iopslimit::kube {
 
-PodWatch::PodWatch(const core::Config& cfg, std::function<void()> wake)
-    : nodeName_(cfg.nodeName), wake_(std::move(wake)), stallSec_(cfg.watchStallSec) {
+PodWatch::PodWatch(const core::Config& cfg, HttpGetter& http, std::function<void()> wake)
+    : nodeName_(cfg.nodeName), wake_(std::move(wake)), http_(http), stallSec_(cfg.watchStallSec) {
     listUrl_ = cfg.apiServer.server + "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + cfg.nodeName);
     base_.tokenPath = cfg.apiServer.tokenPath;
     base_.token = cfg.apiServer.token;
@@ -183,6 +183,29 @@ void PodWatch::run() {
         setState("retrying in " + std::to_string(delay) + " ms: " + prev);
         if (!sleepFor(std::chrono::milliseconds(delay))) return;
     }
+}
+
+size_t WatchedPods::apply(std::vector<WatchUpdate> updates) {
+    size_t events = 0;
+    for (auto& u : updates) {
+        if (u.snapshot) {
+            byUid_.clear();
+            for (auto& p : u.pods) byUid_[p.uid] = std::move(p);
+        }
+        for (auto& ev : u.events) {
+            ++events;
+            if (ev.type == core::WatchEvent::Type::Deleted) byUid_.erase(ev.pod.uid);
+            else byUid_[ev.pod.uid] = std::move(ev.pod);
+        }
+    }
+    return events;
+}
+
+core::PodList WatchedPods::list() const {
+    core::PodList list;
+    list.pods.reserve(byUid_.size());
+    for (const auto& [uid, p] : byUid_) list.pods.push_back(p);
+    return list;
 }
 
 }  // namespace iopslimit::kube

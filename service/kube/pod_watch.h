@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,8 +26,9 @@ struct WatchUpdate {
 
 class PodWatch {
 public:
-    // wake() is called from the watch thread whenever updates are queued.
-    PodWatch(const core::Config& cfg, std::function<void()> wake);
+    // wake() is called from the watch thread whenever updates are queued. http must be safe to
+    // use from the watch thread and outlive the watch.
+    PodWatch(const core::Config& cfg, HttpGetter& http, std::function<void()> wake);
     ~PodWatch();
     void start();
     void stop();
@@ -47,7 +49,7 @@ private:
     HttpRequest base_;
     std::string listUrl_, nodeName_;
     std::function<void()> wake_;
-    CurlHttpGetter http_;
+    HttpGetter& http_;
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<unsigned> restarts_{0};
@@ -58,6 +60,19 @@ private:
     std::string rv_;
     unsigned failures_ = 0;
     long stallSec_;
+};
+
+// The node's pods as the watch told them: a snapshot replaces everything, events add, change
+// and delete (loop thread).
+class WatchedPods {
+public:
+    // Returns the number of events among the updates.
+    size_t apply(std::vector<WatchUpdate> updates);
+    core::PodList list() const;
+    void clear() { byUid_.clear(); }
+
+private:
+    std::map<std::string, core::Pod> byUid_;
 };
 
 }  // namespace iopslimit::kube

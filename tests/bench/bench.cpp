@@ -20,7 +20,7 @@
 #include "core/prometheus.h"
 #include "daemon/io_sampler.h"
 #include "daemon/log.h"
-#include "daemon/reconciler.h"
+#include "daemon/engine.h"
 #include "host/cgroup_fs.h"
 #include "host/limit_writers.h"
 
@@ -200,8 +200,12 @@ int measure(const std::string& file, size_t pods, int runs) {
         }
         host::BlockDevice disk;
         disk.dev = real ? core::DevNum{7, 0} : core::DevNum{259, 0};  // no IO goes through these cgroups
-        auto writer = host::makeRawWriter(setup.version, setup.hierarchy);
-        daemon::Reconciler rec(envCfg, setup, {disk}, *writer, nullptr, nullptr);
+        auto parts = daemon::setupFromParts(envCfg, setup, {disk}, host::makeRawWriter(setup.version, setup.hierarchy));
+        daemon::Telemetry telemetry;
+        daemon::SystemClock clock;
+        daemon::Engine engine(telemetry, clock);
+        engine.use(*parts);
+        auto pass = [&] { return engine.apply(daemon::Update::fresh(list, core::PodSourceKind::Kubelet)); };
         auto reset = [&] {
             for (const auto& d : dirs) {
                 if (real) {
@@ -215,15 +219,15 @@ int measure(const std::string& file, size_t pods, int runs) {
         Numbers n;
         n.allChanged = medianMs(runs, [&] {
             reset();  // counted here, measured alone below
-            n.changed = rec.apply(list, "bench", false).changed;
+            n.changed = pass().changed;
         });
         n.resetOnly = medianMs(runs, reset);
-        rec.apply(list, "bench", false);
-        n.noChange = medianMs(runs, [&] { n.unchanged = rec.apply(list, "bench", false).unchanged; });
+        pass();
+        n.noChange = medianMs(runs, [&] { n.unchanged = pass().unchanged; });
         if (!real) {
             // What a Prometheus scrape adds per container: read io.stat + io.pressure, write the
             // limit, IO and pressure series (daemon/metrics.cpp writes these families).
-            auto report = rec.apply(list, "bench", false);
+            auto report = pass();
             std::vector<daemon::ContainerIo> io;
             n.sampleIo = medianMs(runs, [&] { io = daemon::sampleContainers(report.containers, setup, {disk}); });
             n.sampled = io.size();

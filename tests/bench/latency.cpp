@@ -19,7 +19,7 @@
 
 #include "core/config.h"
 #include "daemon/log.h"
-#include "daemon/reconciler.h"
+#include "daemon/engine.h"
 #include "host/cgroup_fs.h"
 #include "host/cgroup_watcher.h"
 #include "host/limit_writers.h"
@@ -176,13 +176,18 @@ int main(int argc, char** argv) {
         fs::create_directories(fs::path(t.hierarchy) / root / "kubepods/besteffort");
         host::BlockDevice disk;
         disk.dev = {7, 0};  // a loop device number; limits on empty cgroups touch no IO
-        auto writer = host::makeRawWriter(setup.version, setup.hierarchy);
-        daemon::Reconciler rec(cfg, setup, {disk}, *writer, nullptr, nullptr);
-        rec.apply(core::PodList{}, "bench", false);  // no pods known: every new container gets the default
+        auto parts = daemon::setupFromParts(cfg, setup, {disk}, host::makeRawWriter(setup.version, setup.hierarchy));
+        daemon::Telemetry telemetry;
+        daemon::SystemClock clock;
+        daemon::Engine engine(telemetry, clock);
+        engine.use(*parts);
+        // no pods known: every new container gets the default
+        engine.apply(daemon::Update::fresh(core::PodList{}, core::PodSourceKind::Kubelet));
+        auto appeared = [&](const std::string& cg) { engine.apply(daemon::Update::appeared({cg})); };
         std::atomic<bool> stop{false};
         std::thread daemonThread([&] {
             if (inotify) {
-                host::CgroupWatcher w(setup, [&](const std::string& cg) { rec.onNewContainer(cg); });
+                host::CgroupWatcher w(setup, appeared);
                 while (!stop) {
                     pollfd p{w.fd(), POLLIN, 0};
                     if (::poll(&p, 1, 20) > 0) w.dispatch();
@@ -190,7 +195,7 @@ int main(int argc, char** argv) {
             } else {
                 // The comparison: list the tree every second and limit what is new.
                 while (!stop) {
-                    for (const auto& cg : host::listContainerCgroups(setup)) rec.onNewContainer(cg);
+                    for (const auto& cg : host::listContainerCgroups(setup)) appeared(cg);
                     for (int i = 0; i < 100 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
                 }
             }

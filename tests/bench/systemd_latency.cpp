@@ -5,7 +5,7 @@
 //   daemon  iops-limitd runs (on the same bus); its LimitApplied signal and then systemd's
 //           IOReadIOPSMax on the unit mark "applied"
 //   poller  the comparison, as in latency.cpp: list the container cgroups every second and limit
-//           what is new, with the daemon's own Reconciler and SystemdUnitWriter
+//           what is new, with the daemon's own Engine and SystemdUnitWriter
 //
 // Each container is a transient scope cri-containerd-<id>.scope in its own pod slice
 // (kubepods-besteffort-pod<uid>.slice, started first and waited for, as the kubelet makes the
@@ -14,7 +14,7 @@
 //   created   the scope's cgroup directory appears (polled every 0.2 ms on the host's view);
 //   returned  StartTransientUnit's reply arrives;
 //   active    systemd has the scope active (its ActiveEnterTimestampMonotonic, read afterwards);
-//   applied   LimitApplied received (daemon) / the Reconciler reports it applied (poller);
+//   applied   LimitApplied received (daemon) / the Engine reports it applied (poller);
 //   reported  systemd answers IOReadIOPSMax with the limit (Get, right after "applied").
 #include <sys/stat.h>
 
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "core/config.h"
-#include "daemon/reconciler.h"
+#include "daemon/engine.h"
 #include "host/block_device.h"
 #include "host/cgroup_fs.h"
 #include "host/limit_writers.h"
@@ -182,9 +182,10 @@ int main(int argc, char** argv) {
     std::unique_ptr<sdbus::IProxy> signalProxy;
     std::unique_ptr<sdbus::IConnection> pollBus;
     std::thread pollThread;
-    std::unique_ptr<host::SdbusSystemdManager> mgr;
-    std::unique_ptr<host::SystemdUnitWriter> writer;
-    std::unique_ptr<daemon::Reconciler> rec;
+    std::unique_ptr<daemon::Setup> parts;
+    daemon::Telemetry telemetry;
+    daemon::SystemClock clock;
+    daemon::Engine engine(telemetry, clock);
     if (!poller) {
         signalBus = sdbus::createSystemBusConnection();
         signalProxy = sdbus::createProxy(*signalBus, "io.iopslimit1", "/io/iopslimit1");
@@ -204,14 +205,16 @@ int main(int argc, char** argv) {
             return 2;
         }
         pollBus = sdbus::createSystemBusConnection();
-        mgr = std::make_unique<host::SdbusSystemdManager>(*pollBus);
+        auto mgr = std::make_unique<host::SdbusSystemdManager>(*pollBus);
         std::map<core::DevNum, std::string> paths;
         for (const auto& d : *devices) paths[d.dev] = cfg->devRoot + "/" + d.name;
-        writer = std::make_unique<host::SystemdUnitWriter>(*mgr, host::makeRawWriter(setup->version, setup->hierarchy),
-                                                           std::move(paths));
-        rec = std::make_unique<daemon::Reconciler>(*cfg, *setup, *devices, *writer, nullptr, nullptr);
-        rec->apply(core::PodList{}, "bench", false);  // no pods known: every new container gets the default
-        rec->onApplied = [&](const daemon::ContainerStatus& s) {
+        auto writer = std::make_unique<host::SystemdUnitWriter>(*mgr, host::makeRawWriter(setup->version, setup->hierarchy),
+                                                                std::move(paths));
+        parts = daemon::setupFromParts(*cfg, *setup, *devices, std::move(writer), std::move(mgr));
+        engine.use(*parts);
+        // no pods known: every new container gets the default
+        engine.apply(daemon::Update::fresh(core::PodList{}, core::PodSourceKind::Kubelet));
+        engine.onApplied = [&](const core::ContainerStatus& s) {
             std::string cg = s.cgroup;
             auto slash = cg.rfind('/');
             std::string leaf = slash == std::string::npos ? cg : cg.substr(slash + 1);
@@ -221,7 +224,7 @@ int main(int argc, char** argv) {
         };
         pollThread = std::thread([&, setup = *setup] {
             while (!stop) {
-                for (const auto& cg : host::listContainerCgroups(setup)) rec->onNewContainer(cg);
+                for (const auto& cg : host::listContainerCgroups(setup)) engine.apply(daemon::Update::appeared({cg}));
                 for (int i = 0; i < 100 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         });

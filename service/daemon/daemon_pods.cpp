@@ -1,0 +1,165 @@
+// The daemon's pod flow: the fetch thread and the API-server watch for the current setup, their
+// results handed to the engine on the loop, resync, reload and overrides.
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "core/quantity.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/pod_fetcher.h"
+
+namespace iopslimit::daemon {
+
+namespace {
+
+void wake(int fd) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+}
+
+void drain(int fd) {
+    uint64_t n;
+    while (::read(fd, &n, sizeof n) == sizeof n) {
+    }
+}
+
+// The seed's lines, kept for those who grep for them.
+void logFetch(const kube::FetchResult& f, bool apiServerConfigured) {
+    std::string kubeletError;
+    for (const auto& fail : f.failures) {
+        if (fail.source == core::PodSourceKind::Kubelet) {
+            kubeletError = fail.error;
+            if (apiServerConfigured)
+                log::warning("Failed to get pods from kubelet API: " + kubeletError + ", falling back to API Server");
+            else
+                log::error("Failed to get pods from kubelet API: " + kubeletError + " (no API server configured)");
+        } else {
+            log::error("Failed to get pods from API Server: " + fail.error);
+        }
+    }
+    if (f.pods)
+        log::info("Successfully got " + std::to_string(f.pods->pods.size()) + " pods from " +
+                  (f.source == core::PodSourceKind::Kubelet ? "kubelet API" : "API Server"));
+}
+
+}  // namespace
+
+kube::FetchResult Daemon::fetchNow() {
+    auto f = setup_->sources->fetch();
+    logFetch(f, setup_->sources->hasApiServer());
+    return f;
+}
+
+void Daemon::startSources() {
+    Setup* s = setup_.get();
+    int fd = fetchFd_;
+    fetcher_ = std::make_unique<PodFetcher>([s] { return s->sources->fetch(); }, [fd] { wake(fd); });
+    PodFetcher* f = fetcher_.get();
+    s->kubelet->setAbort([f] { return f->abortRequested(); });
+    if (s->apiserver) s->apiserver->setAbort([f] { return f->abortRequested(); });
+    watched_.clear();
+    if (!s->cfg.apiServer.server.empty()) {
+        int wfd = watchFd_;
+        watch_ = std::make_unique<kube::PodWatch>(s->cfg, *s->http, [wfd] { wake(wfd); });
+        watch_->start();
+        log::info("Watching pods on " + s->cfg.apiServer.server);
+    }
+}
+
+void Daemon::stopSources() {
+    if (watch_) telemetry_.watchRestartsBefore += watch_->restarts();
+    watch_.reset();
+    fetcher_.reset();
+}
+
+void Daemon::requestFetch() {
+    if (fetcher_) fetcher_->request();
+    else resync();
+}
+
+void Daemon::dispatchFetched() {
+    drain(fetchFd_);
+    if (!fetcher_) return;
+    auto f = fetcher_->take();
+    if (!f) return;
+    logFetch(*f, setup_->sources->hasApiServer());
+    applied(engine_.apply(Update::fromFetch(std::move(*f))));
+}
+
+void Daemon::dispatchWatch() {
+    drain(watchFd_);
+    if (!watch_) return;
+    auto updates = watch_->drain();
+    if (updates.empty()) return;
+    size_t events = watched_.apply(std::move(updates));
+    Update u;
+    u.source = core::PodSourceKind::ApiServer;
+    u.pods = watched_.list();
+    log::debug("Pod watch: " + std::to_string(events) + " event(s), " + std::to_string(u.pods->pods.size()) + " pods");
+    applied(engine_.apply(std::move(u)));
+}
+
+// After every full pass: the watchers follow the layout the pass found, systemd hears the news.
+void Daemon::applied(const ReconcileReport&) {
+    if (longRunning_) watchers_.arm(setup_->cgroups, engine_.layoutGeneration(), setup_->systemd.get(), setup_->cfg.inotify);
+    notifyStatus();
+}
+
+std::string Daemon::resync() {
+    auto f = fetchNow();
+    std::string error = f.error();
+    ReconcileReport r = engine_.apply(Update::fromFetch(std::move(f)));
+    applied(r);
+    return r.podsFresh || r.fallback ? std::string() : "no pod source reachable: " + error;
+}
+
+std::string Daemon::reload() {
+    sd_notify(0, "RELOADING=1");
+    core::Environment env = env_;
+    for (const auto& f : envFiles_) {
+        auto text = host::readFile(f);
+        if (!text) continue;  // "-" semantics: a missing file is fine
+        for (auto& [k, v] : core::parseEnvironmentFile(*text)) env[k] = v;
+    }
+    std::string error;
+    auto s = buildSetup(env, hostname_, bus_);
+    if (!s) {
+        error = s.error().message;
+        log::error("Failed to reload, keeping the running configuration: " + error);
+    } else {
+        stopSources();
+        watchers_.disarm();
+        engine_.use(*s.value());
+        setup_ = std::move(s).value();
+        logSetup(*setup_);
+        startSources();
+        log::info("Reloaded configuration");
+    }
+    updateMetrics();
+    resync();
+    sd_notify(0, "READY=1");
+    notifyStatus();
+    return error;
+}
+
+core::Status Daemon::setOverride(const std::string& ns, const std::string& pod, const core::Limits& l) {
+    auto st = overrides_->set(ns, pod, l);
+    if (!st) return st;
+    engine_.setOverrides(overrides_->all());
+    log::info("Set override for pod " + ns + "/" + pod + ": read " + core::limitValueString(l.readIops) + " / write " +
+                  core::limitValueString(l.writeIops) + " IOPS, read " + core::formatBytes(l.readBps) + " / write " +
+                  core::formatBytes(l.writeBps) + " B/s",
+              {{"POD_NAMESPACE", ns}, {"POD_NAME", pod}});
+    return st;
+}
+
+core::Result<bool> Daemon::clearOverride(const std::string& ns, const std::string& pod) {
+    auto r = overrides_->clear(ns, pod);
+    if (r && *r) {
+        engine_.setOverrides(overrides_->all());
+        log::info("Cleared override for pod " + ns + "/" + pod, {{"POD_NAMESPACE", ns}, {"POD_NAME", pod}});
+    }
+    return r;
+}
+
+}  // namespace iopslimit::daemon

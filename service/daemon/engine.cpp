@@ -1,0 +1,364 @@
+#include "daemon/engine.h"
+
+#include <cerrno>
+
+#include "core/explain.h"
+#include "core/quantity.h"
+#include "daemon/log.h"
+
+namespace iopslimit::daemon {
+
+using core::Limits;
+using core::LimitState;
+
+namespace {
+
+std::string iopsText(const Limits& l) {
+    std::string s = l.readIops == l.writeIops ? core::limitValueString(l.readIops)
+                                              : "read " + core::limitValueString(l.readIops) + ", write " +
+                                                    core::limitValueString(l.writeIops);
+    if (l.readBps || l.writeBps)
+        s += " (bps read " + core::formatBytes(l.readBps) + ", write " + core::formatBytes(l.writeBps) + ")";
+    return s;
+}
+
+std::string leafOf(const std::string& cgroup) { return cgroup.substr(cgroup.rfind('/') + 1); }
+
+}  // namespace
+
+Update Update::fromFetch(kube::FetchResult f) {
+    Update u;
+    u.source = f.source;
+    u.pods = std::move(f.pods);
+    u.failures = std::move(f.failures);
+    u.fetchSeconds = f.seconds;
+    return u;
+}
+
+Update Update::fresh(core::PodList pods, core::PodSourceKind source) {
+    Update u;
+    u.source = source;
+    u.pods = std::move(pods);
+    return u;
+}
+
+Update Update::appeared(std::vector<std::string> cgroups) {
+    Update u;
+    u.cgroups = std::move(cgroups);
+    return u;
+}
+
+void Engine::use(Setup& setup) {
+    s_ = &setup;
+    // parseConfig validated the same spec, so this cannot fail; keep a no-op filter if it did.
+    auto f = core::Filter::create(setup.cfg.filter);
+    filter_ = f ? std::move(f).value() : core::Filter::create({}).value();
+    ++layoutGeneration_;
+}
+
+void Engine::restore(EngineMemory memory, DecisionCacheStore* store) {
+    memory_ = std::move(memory);
+    store_ = store;
+}
+
+core::PlanInput Engine::planInput() const {
+    return core::PlanInput{s_->cfg.defaults, &filter_, s_->cgroups.layout, &overrides_};
+}
+
+void Engine::redetectLayout() {
+    if (s_->cgroups.driverDetected || !host::redetectLayout(s_->cgroups)) return;
+    ++layoutGeneration_;
+    log::info(std::string("Found the kubepods cgroup: driver ") + std::string(core::driverName(s_->cgroups.layout.driver)));
+}
+
+ReconcileReport Engine::apply(Update u) {
+    auto t0 = clock_.now();
+    ReconcileReport r;
+    if (!u.cgroups.empty()) return applyAppeared(u.cgroups);
+    if (u.pods) {
+        r = applyPods(std::move(*u.pods), u.source, u.dryRun);
+    } else if (!everHadPods_) {
+        r = applyFallback(u.dryRun);
+    } else {
+        // Never loosened by a failure: what is in force stays, and so does what we showed.
+        log::warning("No pod source reachable; keeping every limit in force");
+        r = last_;
+        r.podsFresh = false;
+        r.fallback = false;
+    }
+    r.failures = u.failures;
+    r.millis = secondsBetween(t0, clock_.now()) * 1000;
+    account(r, u, u.fetchSeconds + r.millis / 1000);
+    last_ = r;
+    if (onStateChanged) onStateChanged();
+    return r;
+}
+
+void Engine::account(const ReconcileReport& r, const Update& u, double seconds) {
+    ++telemetry_.reconciles;
+    telemetry_.reconcileSeconds.observe(seconds);
+    for (const auto& f : u.failures) ++telemetry_.sourceFailures[std::string(core::podSourceName(f.source))];
+    if (u.dryRun) return;
+    if (r.podsFresh) {
+        podSource_ = r.source;
+        telemetry_.sourceLastSuccess[std::string(core::podSourceName(r.source))] = unixSeconds(clock_.wallNow());
+        lastSyncUsec_ = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(clock_.wallNow().time_since_epoch()).count());
+        persist();
+    } else if (r.fallback) {
+        podSource_ = r.source;
+    }
+}
+
+void Engine::persist() {
+    if (!store_) return;
+    if (auto st = store_->save(memory_); !st) log::error("Failed to save last-known decisions: " + st.error().message);
+}
+
+ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind source, bool dryRun) {
+    everHadPods_ = true;
+    lastPods_ = std::move(pods.pods);
+    redetectLayout();
+    core::Plan plan = core::makePlan(lastPods_, planInput());
+    reportProblems(plan, pods.problems);
+    if (plan.skippedContainers)
+        log::error("Failed to plan " + std::to_string(plan.skippedContainers) + " container(s): more than " +
+                   std::to_string(core::kMaxContainers) + " running containers in the pod data; the first " +
+                   std::to_string(core::kMaxContainers) + " are reconciled");
+    ReconcileReport r;
+    r.source = source;
+    r.podsFresh = true;
+    r.containers.reserve(plan.entries.size());
+    std::set<std::string> seen;
+    for (auto& e : plan.entries) {
+        core::Intent intent = e.source == core::LimitSource::Excluded ? core::Intent::RemoveOurs : core::Intent::Enforce;
+        auto st = enforce(core::Target{std::move(e), intent, true}, dryRun, true);
+        if (!st.cgroup.empty()) seen.insert(st.entry.containerId.id);
+        r.count(st);
+        r.containers.push_back(std::move(st));
+    }
+    if (dryRun) return r;
+    // Containers whose cgroup is gone are forgotten. One the pod list does not show (yet) is
+    // kept: a container often starts before the kubelet lists it, and if its pod then turns out
+    // to be excluded, the default we gave it must still be known as ours.
+    std::erase_if(memory_.ours, [&](const auto& kv) {
+        return !seen.count(kv.first) &&
+               (kv.second.cgroup.empty() || !host::isDirectory(s_->cgroups.hierarchy + "/" + kv.second.cgroup));
+    });
+    core::DecisionCache next;
+    for (const auto& c : r.containers) {
+        const auto& e = c.entry;
+        if (e.containerId.id.empty()) continue;
+        next[e.containerId.id] = core::KnownDecision{e.ns, e.pod, e.limits, e.source == core::LimitSource::Excluded, e.source};
+    }
+    memory_.decisions = std::move(next);
+    return r;
+}
+
+ReconcileReport Engine::applyFallback(bool dryRun) {
+    // No pod source since start: the last decisions for the containers still there, the default
+    // where nothing is known and no limit is in force.
+    redetectLayout();
+    ReconcileReport r;
+    r.fallback = true;
+    r.source = memory_.decisions.empty() ? core::PodSourceKind::None : core::PodSourceKind::Cache;
+    auto in = planInput();
+    for (const auto& cg : host::listContainerCgroups(s_->cgroups)) {
+        auto t = core::targetForCgroup(cg, {}, memory_.decisions, in);
+        if (!t) continue;
+        auto st = enforce(std::move(*t), dryRun, false);
+        r.count(st);
+        r.containers.push_back(std::move(st));
+    }
+    log::warning("No pod source reachable at start: restored the last-known limit or gave the default to " +
+                 std::to_string(r.changed) + " container(s) and kept " + std::to_string(r.unchanged) +
+                 " limit(s) in force");
+    return r;
+}
+
+ReconcileReport Engine::applyAppeared(const std::vector<std::string>& cgroups) {
+    ReconcileReport r;
+    bool unknown = false;
+    auto in = planInput();
+    for (const auto& cg : cgroups) {
+        auto t = core::targetForCgroup(cg, lastPods_, memory_.decisions, in);
+        if (!t) continue;
+        // Reported twice (an inotify event and the scan of a new pod directory racing, or inotify
+        // and then UnitNew): the first already put our limit in force.
+        if (auto o = memory_.ours.find(t->entry.containerId.id); o != memory_.ours.end() && o->second.cgroup == cg)
+            continue;
+        auto t0 = clock_.now();
+        bool listed = t->listed;
+        auto st = enforce(std::move(*t), false, false);
+        telemetry_.newContainerSeconds.observe(secondsBetween(t0, clock_.now()));
+        ++telemetry_.newContainers[listed ? "known" : "unknown"];
+        log::debug("New container cgroup " + cg + ": " + std::string(core::stateName(st.state)));
+        unknown = unknown || !listed;
+        r.count(st);
+        r.containers.push_back(std::move(st));
+    }
+    if (unknown && onUnknownContainer) onUnknownContainer();
+    return r;
+}
+
+core::ContainerStatus Engine::enforce(core::Target t, bool dryRun, bool search) {
+    core::ContainerStatus st;
+    st.entry = std::move(t.entry);
+    const core::PlanEntry& e = st.entry;
+    const bool removing = t.intent == core::Intent::RemoveOurs;
+    const auto& devices = s_->devices;
+    auto fail = [&](const core::Error& err, const std::string& prefix) {
+        if (removing) {  // an excluded container stays excluded; nothing of ours is touched
+            st.state = LimitState::Excluded;
+            st.message = e.excludedReason + "; failed to remove our limit: " + err.message;
+            return;
+        }
+        st.state = err.code == ENOENT ? LimitState::Missing : LimitState::Error;
+        st.message = prefix + err.message;
+        st.errorCode = err.code;
+        if (st.state == LimitState::Missing) {
+            log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + ": " + st.message,
+                       {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
+            return;
+        }
+        ++telemetry_.applyErrors[applyErrorCause(st.errorCode, s_->systemdBackend())];
+        if (onFailed) onFailed(st);
+        log::error("Failed to apply limit to container " + e.containerId.id + " (pod: " + e.ns + "/" + e.pod +
+                       "): " + st.message,
+                   {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"POD_UID", e.podUid},
+                    {"CONTAINER_ID", e.containerId.id}, {"CGROUP", s_->writer->describe(st.cgroup)}});
+    };
+    if (!e.idError.empty()) {
+        fail(core::makeError(e.idError, ENOENT), "");
+        if (removing) st.message = e.excludedReason;
+        return st;
+    }
+    // Read what is in force: at the derived path first; only a miss pays for the search.
+    std::string cg = e.cgroup;
+    std::vector<Limits> have;
+    for (size_t i = 0; i < devices.size(); ++i) {
+        auto got = s_->writer->read(cg, devices[i].dev);
+        if (!got && i == 0 && got.error().code == ENOENT && search) {
+            auto found = host::findContainerCgroup(s_->cgroups, e);
+            if (!found) {
+                fail(found.error(), "");
+                if (removing) st.message = e.excludedReason;
+                return st;
+            }
+            cg = *found;
+            got = s_->writer->read(cg, devices[i].dev);
+        }
+        st.cgroup = cg;
+        if (!got) {
+            fail(got.error(), "");
+            return st;
+        }
+        have.push_back(*got);
+    }
+    st.cgroup = cg;
+    auto ours = memory_.ours.find(e.containerId.id);
+    std::optional<Limits> oursNow;
+    if (ours != memory_.ours.end()) oursNow = ours->second.limits;
+    core::Decision d = core::decide(t, have, oursNow);
+    if (dryRun) {
+        st.state = d.wrote() ? LimitState::Planned : d.state;
+        st.message = d.note;
+        return st;
+    }
+    for (size_t i = 0; i < devices.size(); ++i) {
+        if (!d.writes[i]) continue;
+        if (auto w = s_->writer->write(cg, devices[i].dev, *d.writes[i], have[i]); !w) {
+            fail(w.error(), "Failed to write limit: ");
+            return st;
+        }
+    }
+    st.state = d.state;
+    st.message = d.note;
+    if (d.ours) memory_.ours[e.containerId.id] = core::InForce{cg, *d.ours};
+    else if (ours != memory_.ours.end()) {
+        if (removing && d.wrote())
+            log::info("Removed IOPS limit from excluded container " + e.containerId.id + " (pod: " + e.ns + "/" +
+                          e.pod + "): " + e.excludedReason,
+                      {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
+        if (removing) memory_.ours.erase(ours);
+    }
+    if (t.intent == core::Intent::DefaultIfNone && !d.ours) st.entry.limits = Limits{};  // someone else's, kept
+    if (st.state == LimitState::Applied) logApplied(st);
+    return st;
+}
+
+void Engine::logApplied(const core::ContainerStatus& st) {
+    const auto& e = st.entry;
+    if (onApplied) onApplied(st);
+    ++telemetry_.limitsApplied[std::string(core::sourceName(e.source))];
+    std::string text = iopsText(e.limits);
+    bool noPods = !everHadPods_;
+    std::string msg = noPods && !e.pod.empty()
+                          ? "Restored the last-known limit of container " + e.containerId.id + " (pod: " + e.ns + "/" +
+                                e.pod + "): " + text + " (no pod source reachable)"
+                      : e.source == core::LimitSource::Default
+                          ? "Applied default IOPS limit for container " + e.containerId.id + ": " + text +
+                                (noPods ? " (no pod source reachable)" : "")
+                          : "Applied Pod-specific IOPS limit for container " + e.containerId.id + " (pod: " + e.ns +
+                                "/" + e.pod + "): " + text;
+    log::info(msg, {{"POD_NAMESPACE", e.ns},
+                    {"POD_NAME", e.pod},
+                    {"POD_UID", e.podUid},
+                    {"CONTAINER_ID", e.containerId.id},
+                    {"CGROUP", s_->writer->describe(st.cgroup)},
+                    {"DEVICE", s_->devices.empty() ? "" : s_->devices.front().dev.str()},
+                    {"IOPS_LIMIT", core::limitValueString(e.limits.readIops)},
+                    {"LIMIT_SOURCE", std::string(core::sourceName(e.source))}});
+}
+
+void Engine::reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems) {
+    for (const auto& p : listProblems)
+        if (reported_.insert("list:" + p).second) log::warning("Skipped malformed pod in list: " + p);
+    std::map<std::string, const core::Pod*> byKey;
+    for (const auto& pod : lastPods_) byKey[pod.key()] = &pod;
+    for (const auto& [podKey, problems] : plan.podProblems) {
+        const core::Pod* pod = byKey[podKey];
+        for (const auto& pr : problems) {
+            std::string id = (pod ? pod->uid : podKey) + "|" + pr.key + "=" + pr.value;
+            if (!reported_.insert(id).second) continue;
+            log::error("Failed to parse annotation " + pr.key + "=\"" + pr.value + "\" of pod " + podKey + ": " +
+                           pr.error + "; using the next level for this key",
+                       {{"POD_NAMESPACE", pod ? pod->ns : ""}, {"POD_NAME", pod ? pod->name : ""},
+                        {"POD_UID", pod ? pod->uid : ""}, {"ANNOTATION", pr.key}});
+        }
+    }
+    if (reported_.size() > 10000) reported_.clear();  // bounded: re-reports after a flood
+}
+
+uint32_t Engine::managedContainers() const {
+    uint32_t n = 0;
+    for (const auto& c : last_.containers)
+        if ((c.state == LimitState::Applied || c.state == LimitState::Unchanged) && !c.entry.limits.unlimited()) ++n;
+    return n;
+}
+
+std::string Engine::explain(const std::string& ns, const std::string& pod) const {
+    const core::Pod* found = nullptr;
+    for (const auto& p : lastPods_)
+        if (p.ns == ns && p.name == pod) found = &p;
+    std::vector<core::ExplainObserved> observed;
+    for (const auto& st : last_.containers)
+        observed.push_back({st.entry.containerId.id, st.cgroup.empty() ? "" : s_->writer->describe(st.cgroup), st.state,
+                            st.message});
+    return core::renderExplain(ns, pod, found, lastPods_.size(), core::podSourceName(podSource_), planInput(), observed);
+}
+
+std::string Engine::cgroupOfUnit(const std::string& unit) const {
+    auto id = core::containerIdFromLeaf(unit);
+    if (!id) return {};
+    std::string rel;
+    for (const auto& c : last_.containers)  // the pod data knows where it lives
+        if (c.entry.containerId.id == id->id) rel = c.cgroup.empty() ? c.entry.cgroup : c.cgroup;
+    if (rel.empty())  // else look under the pods' cgroups for the scope
+        for (const auto& cg : host::listContainerCgroups(s_->cgroups))
+            if (leafOf(cg) == unit) rel = cg;
+    if (rel.empty() || !host::isDirectory(s_->cgroups.hierarchy + "/" + rel)) return {};
+    return rel;
+}
+
+}  // namespace iopslimit::daemon

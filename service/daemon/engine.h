@@ -1,0 +1,100 @@
+#pragma once
+// The enforcement engine. One entry, apply(update): pods from a source (the kubelet's or API
+// server's list, the watch's current set), container cgroups that just appeared, or no pods at
+// all. core plans (planContainer, targetForCgroup) and decides (decide) against what the writer
+// reads; the engine only reads, writes, and keeps the books once for every path: what is ours,
+// the last decisions, the report, the counters. Loop thread only.
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/planner.h"
+#include "core/reconcile.h"
+#include "daemon/clock.h"
+#include "daemon/report.h"
+#include "daemon/setup.h"
+#include "daemon/state_store.h"
+#include "daemon/telemetry.h"
+#include "kube/pod_sources.h"
+
+namespace iopslimit::daemon {
+
+struct Update {
+    core::PodSourceKind source = core::PodSourceKind::None;  // where `pods` came from
+    std::optional<core::PodList> pods;          // fresh pods; nullopt: no source answered
+    std::vector<std::string> cgroups;           // non-empty: only these container cgroups (new ones)
+    std::vector<kube::SourceFailure> failures;  // sources that failed on the way
+    double fetchSeconds = 0;
+    bool dryRun = false;  // read and plan, write nothing
+
+    static Update fromFetch(kube::FetchResult f);
+    static Update fresh(core::PodList pods, core::PodSourceKind source);
+    static Update appeared(std::vector<std::string> cgroups);
+};
+
+class Engine {
+public:
+    Engine(Telemetry& telemetry, const Clock& clock) : telemetry_(telemetry), clock_(clock) {}
+
+    // The setup to work with (at start and after a reload); what is ours carries over.
+    void use(Setup& setup);
+    // What was remembered from before a restart (decisions.json); null store: nothing persisted.
+    void restore(EngineMemory memory, DecisionCacheStore* store);
+    void setOverrides(std::map<std::string, core::Limits> overrides) { overrides_ = std::move(overrides); }
+
+    // The single entry. Returns this pass's report; full passes (pods, or none at all) also
+    // become last().
+    ReconcileReport apply(Update u);
+
+    const ReconcileReport& last() const { return last_; }
+    const std::vector<core::Pod>& lastPods() const { return lastPods_; }
+    core::PodSourceKind podSource() const { return podSource_; }
+    uint64_t lastSyncUsec() const { return lastSyncUsec_; }
+    uint32_t managedContainers() const;
+    const Setup& setup() const { return *s_; }
+    const core::Filter& filter() const { return filter_; }
+    const EngineMemory& memory() const { return memory_; }
+    // Writes the memory if it changed (after new containers the daemon calls this on a timer).
+    void persist();
+    std::string explain(const std::string& ns, const std::string& pod) const;
+    // The cgroup of a container scope systemd announced, if it exists: where the pod data says it
+    // lives, else found under the pods' cgroups. Empty when there is none (yet).
+    std::string cgroupOfUnit(const std::string& unit) const;
+    // Changes each time the cgroup layout is found to differ (kubepods appeared or another driver).
+    unsigned layoutGeneration() const { return layoutGeneration_; }
+
+    std::function<void(const core::ContainerStatus&)> onApplied, onFailed;
+    std::function<void()> onStateChanged;
+    std::function<void()> onUnknownContainer;  // a new container the pod data does not list yet
+
+private:
+    ReconcileReport applyPods(core::PodList&& pods, core::PodSourceKind source, bool dryRun);
+    ReconcileReport applyFallback(bool dryRun);
+    ReconcileReport applyAppeared(const std::vector<std::string>& cgroups);
+    core::ContainerStatus enforce(core::Target t, bool dryRun, bool search);
+    void logApplied(const core::ContainerStatus& st);
+    void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
+    void redetectLayout();
+    core::PlanInput planInput() const;
+    void account(const ReconcileReport& r, const Update& u, double seconds);
+
+    Telemetry& telemetry_;
+    const Clock& clock_;
+    Setup* s_ = nullptr;
+    core::Filter filter_ = core::Filter::create({}).value();
+    std::map<std::string, core::Limits> overrides_;
+    EngineMemory memory_;  // decisions + what is ours, by container ID
+    DecisionCacheStore* store_ = nullptr;
+    std::vector<core::Pod> lastPods_;
+    bool everHadPods_ = false;
+    ReconcileReport last_;
+    core::PodSourceKind podSource_ = core::PodSourceKind::None;
+    uint64_t lastSyncUsec_ = 0;
+    unsigned layoutGeneration_ = 0;
+    std::set<std::string> reported_;  // problems already logged
+};
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,25 @@
+#pragma once
+// What a pass of the engine did: one status per container, counts, and where the pods came from.
+#include <string>
+#include <vector>
+
+#include "core/reconcile.h"
+#include "kube/pod_sources.h"
+
+namespace iopslimit::daemon {
+
+struct ReconcileReport {
+    core::PodSourceKind source = core::PodSourceKind::None;
+    bool podsFresh = false;  // decided from pods a source just gave
+    bool fallback = false;   // no pod source since start: the last decisions or the default
+    std::vector<core::ContainerStatus> containers;
+    std::vector<kube::SourceFailure> failures;  // sources asked for this pass that failed
+    size_t changed = 0, failed = 0, missing = 0, unchanged = 0, excluded = 0;
+    double millis = 0;
+    void count(const core::ContainerStatus& s);
+};
+
+// The plan/result table printed by --dry-run and --once.
+std::string renderReport(const ReconcileReport& r);
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,103 @@
+#include "daemon/setup.h"
+
+#include "core/kubeconfig.h"
+#include "daemon/log.h"
+
+namespace iopslimit::daemon {
+
+using core::makeError;
+
+std::string Setup::writerName() const {
+    return systemdBackend() ? "systemd" : "cgroup " + std::string(core::versionName(cgroups.version)) + " files";
+}
+
+namespace {
+
+// The API server from a kubeconfig, e.g. the kubelet's own (client certificate included).
+core::Status readKubeconfig(core::Config& c) {
+    if (!c.apiServer.server.empty() || c.kubeconfigPath.empty()) return core::okStatus();
+    const std::string& path = c.kubeconfigPath;
+    auto text = host::readFile(path);
+    if (!text) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + text.error().message);
+    auto slash = path.rfind('/');
+    auto kc = core::parseKubeconfig(*text, slash == std::string::npos ? std::string() : path.substr(0, slash));
+    if (!kc) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + kc.error().message);
+    c.apiServer = core::apiServerFrom(*kc);
+    return core::okStatus();
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Setup>> buildSetup(const core::Environment& env, const std::string& hostname,
+                                                sdbus::IConnection* bus) {
+    auto s = std::make_unique<Setup>();
+    auto cfg = core::parseConfig(env, hostname);
+    if (!cfg) return makeError("Invalid configuration: " + cfg.error().message);
+    s->cfg = std::move(cfg).value();
+    if (auto st = readKubeconfig(s->cfg); !st) return st.error();
+    const core::Config& c = s->cfg;
+
+    auto devices = host::resolveDataMounts(c.dataMounts, c.procRoot, c.sysRoot);
+    if (!devices) return makeError("Failed to resolve DATA_MOUNT: " + devices.error().message);
+    s->devices = std::move(devices).value();
+    auto cgroups = host::detectCgroups(c);
+    if (!cgroups) return makeError("Failed to detect cgroups: " + cgroups.error().message);
+    s->cgroups = std::move(cgroups).value();
+
+    auto raw = host::makeRawWriter(s->cgroups.version, s->cgroups.hierarchy);
+    bool systemdPossible = s->cgroups.version == core::CgroupVersion::V2 &&
+                           s->cgroups.layout.driver == core::CgroupDriver::Systemd && bus != nullptr;
+    if (c.backend == core::Backend::Systemd && !systemdPossible)
+        return makeError(std::string("LIMIT_BACKEND=systemd needs cgroup v2, the systemd cgroup driver and the system bus") +
+                         (s->cgroups.version == core::CgroupVersion::V1 ? " (systemd writes no IOPS limits on cgroup v1)" : ""));
+    if (c.backend != core::Backend::Cgroupfs && systemdPossible) {
+        auto mgr = std::make_unique<host::SdbusSystemdManager>(*bus);
+        if (mgr->available()) {
+            std::map<core::DevNum, std::string> paths;
+            for (const auto& d : s->devices) paths[d.dev] = c.devRoot + "/" + d.name;
+            s->systemd = std::move(mgr);
+            s->writer = std::make_unique<host::SystemdUnitWriter>(*s->systemd, std::move(raw), std::move(paths));
+            s->backend = core::Backend::Systemd;
+        } else if (c.backend == core::Backend::Systemd) {
+            return makeError("LIMIT_BACKEND=systemd but org.freedesktop.systemd1 does not answer on the system bus");
+        }
+    }
+    if (!s->writer) {
+        s->writer = std::move(raw);
+        s->backend = core::Backend::Cgroupfs;
+    }
+    s->http = std::make_unique<kube::CurlHttpGetter>();
+    s->kubelet = std::make_unique<kube::KubeletPodSource>(c, *s->http);
+    if (!c.apiServer.server.empty()) s->apiserver = std::make_unique<kube::ApiServerPodSource>(c, *s->http);
+    s->sources = std::make_unique<kube::PodSourceChain>(s->kubelet.get(), s->apiserver.get());
+    return s;
+}
+
+std::unique_ptr<Setup> setupFromParts(core::Config cfg, host::CgroupSetup cgroups, std::vector<host::BlockDevice> devices,
+                                      std::unique_ptr<host::LimitWriter> writer,
+                                      std::unique_ptr<host::SystemdManager> systemd) {
+    auto s = std::make_unique<Setup>();
+    s->cfg = std::move(cfg);
+    s->cgroups = std::move(cgroups);
+    s->devices = std::move(devices);
+    s->writer = std::move(writer);
+    s->backend = systemd ? core::Backend::Systemd : core::Backend::Cgroupfs;
+    s->systemd = std::move(systemd);
+    return s;
+}
+
+void logSetup(const Setup& s) {
+    const core::Config& c = s.cfg;
+    if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
+    if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
+    for (const auto& d : s.devices)
+        log::info("Data disk " + d.name + " (" + d.dev.str() + ") for " + d.mountPoint +
+                      (d.fsDev == d.dev ? "" : " (file system on partition " + d.fsDevName + ")"),
+                  {{"DEVICE", d.dev.str()}});
+    const auto& g = s.cgroups;
+    log::info("Using " + g.note + " at " + g.hierarchy + ", " + std::string(core::driverName(g.layout.driver)) +
+              " cgroup driver" + (g.layout.kubeletRoot.empty() ? "" : ", kubelet cgroup root /" + g.layout.kubeletRoot.front()) +
+              "; limits via " + (s.systemdBackend() ? "systemd (SetUnitProperties)" : "cgroup files"));
+}
+
+}  // namespace iopslimit::daemon

@@ -1,0 +1,40 @@
+#pragma once
+// New container cgroups the moment they appear: inotify on the kubepods tree (any driver, v1 or
+// v2) and, with the systemd backend, systemd's UnitNew/JobRemoved as a second path for whatever
+// inotify misses (a watch limit, a queue overflow). Armed in one place, arm(), which the daemon
+// calls after every full pass: it (re)arms when the setup or the cgroup layout changed (the
+// kubepods tree appeared after start, or turned out to be the other driver).
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "host/cgroup_fs.h"
+#include "host/cgroup_watcher.h"
+#include "host/systemd_manager.h"
+
+namespace iopslimit::daemon {
+
+class ContainerWatchers {
+public:
+    using OnCgroup = std::function<void(const std::string& cgroup)>;   // relative to the hierarchy
+    using Locate = std::function<std::string(const std::string& unit)>;  // a scope's cgroup, or ""
+
+    ContainerWatchers(OnCgroup onCgroup, Locate locate) : onCgroup_(std::move(onCgroup)), locate_(std::move(locate)) {}
+
+    // generation: changes whenever setup's layout does (Engine::layoutGeneration).
+    void arm(const host::CgroupSetup& setup, unsigned generation, host::SystemdManager* systemd, bool inotify);
+    void disarm();
+    int fd() const { return inotify_ ? inotify_->fd() : -1; }
+    void dispatch() {
+        if (inotify_) inotify_->dispatch();
+    }
+
+private:
+    OnCgroup onCgroup_;
+    Locate locate_;
+    std::unique_ptr<host::CgroupWatcher> inotify_;
+    unsigned generation_ = 0;
+    host::SystemdManager* subscribed_ = nullptr;
+};
+
+}  // namespace iopslimit::daemon
