@@ -79,21 +79,21 @@ bool Decision::wrote() const {
     return false;
 }
 
-Decision decide(const Target& t, const std::vector<Limits>& have, const std::optional<Limits>& ours) {
+Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours) {
     Decision d;
     d.writes.resize(have.size());
-    switch (t.intent) {
+    switch (intent) {
         case Intent::Enforce:
             for (size_t i = 0; i < have.size(); ++i)
-                if (have[i] != t.entry.limits) d.writes[i] = t.entry.limits;
+                if (have[i] != entry.limits) d.writes[i] = entry.limits;
             d.state = d.wrote() ? LimitState::Applied : LimitState::Unchanged;
-            d.ours = t.entry.limits;
+            d.ours = entry.limits;
             return d;
         case Intent::RemoveOurs:
             // Only while it is still ours: a limit someone else set since stays, and is not ours
             // to track any more either way.
             d.state = LimitState::Excluded;
-            d.note = t.entry.excludedReason;
+            d.note = entry.excludedReason;
             if (!ours) return d;
             for (size_t i = 0; i < have.size(); ++i)
                 if (have[i] == *ours && !have[i].unlimited()) d.writes[i] = Limits{};
@@ -108,9 +108,9 @@ Decision decide(const Target& t, const std::vector<Limits>& have, const std::opt
                     return d;
                 }
             for (size_t i = 0; i < have.size(); ++i)
-                if (have[i] != t.entry.limits) d.writes[i] = t.entry.limits;
+                if (have[i] != entry.limits) d.writes[i] = entry.limits;
             d.state = d.wrote() ? LimitState::Applied : LimitState::Unchanged;
-            d.ours = t.entry.limits;
+            d.ours = entry.limits;
             return d;
     }
     return d;

@@ -72,9 +72,9 @@ struct Decision {
     bool wrote() const;
 };
 
-// have: what is in force on each throttled device (every read succeeded). `ours`: what we last
-// put in force for this container, if anything (RemoveOurs removes only that).
-Decision decide(const Target& t, const std::vector<Limits>& have, const std::optional<Limits>& ours);
+// What `intent` means for `entry` given have, what is in force on each throttled device (every
+// read succeeded), and ours, what we last put in force for the container (RemoveOurs removes only that).
+Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours);
 
 // The status of one container after a pass.
 struct ContainerStatus {

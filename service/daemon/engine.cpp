@@ -259,7 +259,7 @@ core::ContainerStatus Engine::enforce(core::Target t, bool dryRun, bool search) 
     auto ours = memory_.ours.find(e.containerId.id);
     std::optional<Limits> oursNow;
     if (ours != memory_.ours.end()) oursNow = ours->second.limits;
-    core::Decision d = core::decide(t, have, oursNow);
+    core::Decision d = core::decide(e, t.intent, have, oursNow);
     if (dryRun) {
         st.state = d.wrote() ? LimitState::Planned : d.state;
         st.message = d.note;

@@ -96,13 +96,6 @@ double peakRssMiB() {
     return -1;
 }
 
-std::string readAll(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 int measure(const std::string& file, size_t pods, int runs);

@@ -21,6 +21,7 @@
 #include "host/cgroup_fs.h"
 #include "host/cgroup_watcher.h"
 #include "core/kernel_files.h"
+#include "support/temp_tree.h"
 #include "host/limit_writers.h"
 
 namespace iopslimit::host {
@@ -33,42 +34,10 @@ using core::CgroupVersion;
 using core::Limits;
 using core::QosClass;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "iopslimit-host-test-XXXXXX").string();
-        char* p = ::mkdtemp(tmpl.data());
-        EXPECT_NE(p, nullptr) << "mkdtemp: " << std::strerror(errno);
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
-    void makeDir(const std::string& rel) const { fs::create_directories(*this / rel); }
-    void makeFile(const std::string& rel, const std::string& content = "") const {
-        fs::create_directories(fs::path(*this / rel).parent_path());
-        std::ofstream(*this / rel, std::ios::binary | std::ios::trunc) << content;
-    }
-    std::string read(const std::string& rel) const {
-        std::ifstream in(*this / rel, std::ios::binary);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }
-
-private:
-    std::string path_;
-};
+using testing_support::TempDir;
 
 core::Config configFor(const TempDir& root, core::Environment env = {}) {
-    env["CGROUP_ROOT"] = root.path();
+    env["CGROUP_ROOT"] = root.path().string();
     auto c = core::parseConfig(env, "node-1");
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
     return c.ok() ? *c : core::Config{};
@@ -331,7 +300,7 @@ TEST(DetectCgroups, TempTrees) {
         auto s = detectCgroups(configFor(t, c.env));
         ASSERT_TRUE(s.ok()) << s.error().message;
         EXPECT_EQ(s->version, c.version);
-        EXPECT_EQ(s->hierarchy, c.hierarchy.empty() ? t.path() : t / c.hierarchy);
+        EXPECT_EQ(s->hierarchy, c.hierarchy.empty() ? t.path().string() : t / c.hierarchy);
         EXPECT_EQ(s->layout.driver, c.driver);
         EXPECT_EQ(s->layout.kubeletRoot, c.kubeletRoot);
         EXPECT_EQ(s->driverDetected, c.driverDetected);

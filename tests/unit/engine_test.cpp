@@ -1,0 +1,331 @@
+// The engine through its ports: a recording FakeLimitWriter over a temp cgroup tree (directories
+// say which cgroups exist), a FakeClock, pods built here. Every path goes through apply(): a full
+// list, no pods at all, cgroups that appeared, and the memory a restart brings back.
+#include <gtest/gtest.h>
+
+#include "core/cgroup_path.h"
+#include "daemon/engine.h"
+#include "support/fakes.h"
+#include "support/temp_tree.h"
+
+namespace iopslimit::daemon {
+namespace {
+
+using core::LimitState;
+using core::Limits;
+using core::PodSourceKind;
+using core::QosClass;
+using testing_support::FakeClock;
+using testing_support::FakeLimitWriter;
+using testing_support::TempDir;
+
+const core::DevNum kDisk{259, 0};
+
+std::string hexId(int n) {
+    std::string id = std::to_string(n);
+    return std::string(64 - id.size(), 'a') + id;
+}
+
+struct PodSpec {
+    std::string ns, name;
+    int uid;
+    QosClass qos = QosClass::Burstable;
+    std::vector<std::pair<std::string, int>> containers;  // name, id number
+    std::map<std::string, std::string> annotations;
+};
+
+core::Pod makePod(const PodSpec& p) {
+    core::Pod pod;
+    pod.ns = p.ns;
+    pod.name = p.name;
+    pod.uid = "0000000" + std::to_string(p.uid) + "-0000-4000-8000-000000000000";
+    pod.qos = p.qos;
+    pod.qosKnown = true;
+    pod.annotations = p.annotations;
+    for (const auto& [name, id] : p.containers) {
+        core::Container c;
+        c.name = name;
+        c.image = "registry.example/" + name + ":1";
+        c.containerId = "containerd://" + hexId(id);
+        c.state = core::ContainerState::Running;
+        pod.containers.push_back(c);
+    }
+    return pod;
+}
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto cfg = core::parseConfig({{"CONTAINER_IOPS_LIMIT", "500"}, {"EXCLUDE_NAMESPACES", "kube-system"}}, "node-1");
+        ASSERT_TRUE(cfg.ok());
+        host::CgroupSetup cg;
+        cg.hierarchy = tree_.path().string();
+        cg.layout.driver = core::CgroupDriver::Systemd;
+        cg.driverDetected = true;
+        host::BlockDevice disk;
+        disk.dev = kDisk;
+        disk.name = "nvme0n1";
+        auto writer = std::make_unique<FakeLimitWriter>(tree_.path());
+        writer_ = writer.get();
+        setup_ = setupFromParts(*cfg, cg, {disk}, std::move(writer));
+        engine_.use(*setup_);
+        engine_.onApplied = [this](const core::ContainerStatus& s) { applied_.push_back(s.entry.containerId.id); };
+        engine_.onFailed = [this](const core::ContainerStatus& s) { failed_.push_back(s.entry.containerId.id); };
+        engine_.onUnknownContainer = [this] { ++unknownNotices_; };
+    }
+
+    // The container's cgroup as the kubelet (systemd driver) names it; made on disk unless told not to.
+    std::string cgroupOf(const PodSpec& p, int id, bool make = true) {
+        auto pod = makePod(p);
+        auto cg = core::containerCgroup(setup_->cgroups.layout, pod.uid, p.qos,
+                                        core::ContainerId{core::Runtime::Containerd, hexId(id)});
+        if (make) tree_.makeDir(cg);
+        return cg;
+    }
+    ReconcileReport pass(const std::vector<PodSpec>& specs) {
+        core::PodList list;
+        for (const auto& s : specs) list.pods.push_back(makePod(s));
+        return engine_.apply(Update::fresh(std::move(list), PodSourceKind::Kubelet));
+    }
+    Limits inForce(const std::string& cg) { return writer_->inForce[{cg, kDisk}]; }
+    const core::ContainerStatus* status(const ReconcileReport& r, int id) {
+        for (const auto& c : r.containers)
+            if (c.entry.containerId.id == hexId(id)) return &c;
+        return nullptr;
+    }
+
+    TempDir tree_;
+    FakeClock clock_;
+    Telemetry telemetry_;
+    Engine engine_{telemetry_, clock_};
+    FakeLimitWriter* writer_ = nullptr;
+    std::unique_ptr<daemon::Setup> setup_;
+    std::vector<std::string> applied_, failed_;
+    int unknownNotices_ = 0;
+};
+
+const PodSpec kPlain{"shop", "web-0", 1, QosClass::Burstable, {{"web", 1}}, {}};
+const PodSpec kAnnotated{"shop", "db-0", 2, QosClass::Guaranteed, {{"db", 2}, {"backup", 3}},
+                         {{"iops-limit/limit", "200"}, {"iops-limit/read-iops.backup", "50"}, {"iops-limit/write-bps", "10Mi"}}};
+const PodSpec kSystem{"kube-system", "kube-proxy-x", 4, QosClass::BestEffort, {{"kube-proxy", 4}}, {}};
+
+TEST_F(EngineTest, EnforcesThePrecedenceOfOverrideAnnotationsAndTheDefault) {
+    for (auto [spec, id] : {std::pair{kPlain, 1}, {kAnnotated, 2}, {kAnnotated, 3}, {kSystem, 4}}) cgroupOf(spec, id);
+    engine_.setOverrides({{"shop/web-0", Limits{70, 80, 0, 0}}});
+    auto r = pass({kPlain, kAnnotated, kSystem});
+
+    EXPECT_EQ(inForce(cgroupOf(kPlain, 1)), (Limits{70, 80, 0, 0}));                // override beats the default
+    EXPECT_EQ(inForce(cgroupOf(kAnnotated, 2)), (Limits{200, 200, 0, 10 << 20}));  // pod annotations
+    EXPECT_EQ(inForce(cgroupOf(kAnnotated, 3)), (Limits{50, 200, 0, 10 << 20}));   // container key beats pod key
+    EXPECT_EQ(inForce(cgroupOf(kSystem, 4)), Limits{});                           // excluded: nothing written
+    EXPECT_EQ(writer_->writes.size(), 3u);
+    EXPECT_EQ(r.changed, 3u);
+    EXPECT_EQ(r.excluded, 1u);
+    EXPECT_EQ(status(r, 4)->state, LimitState::Excluded);
+    EXPECT_EQ(status(r, 4)->message, "namespace kube-system");
+    EXPECT_EQ(applied_.size(), 3u);
+    EXPECT_EQ(engine_.podSource(), PodSourceKind::Kubelet);
+    EXPECT_EQ(engine_.managedContainers(), 3u);
+
+    // Level-triggered: the same pods again change nothing.
+    writer_->writes.clear();
+    r = pass({kPlain, kAnnotated, kSystem});
+    EXPECT_TRUE(writer_->writes.empty());
+    EXPECT_EQ(r.unchanged, 3u);
+}
+
+TEST_F(EngineTest, AnExcludedContainerLosesOnlyALimitThatIsStillOurs) {
+    auto mine = cgroupOf(kPlain, 1);
+    auto same = cgroupOf(kAnnotated, 2);
+    auto changed = cgroupOf(kAnnotated, 3);
+    pass({kPlain, kAnnotated});
+    writer_->inForce[{changed, kDisk}] = Limits{33, 33, 0, 0};  // an operator changed it since
+
+    // The same pods (same UIDs, same cgroups), now in an excluded namespace.
+    PodSpec plainExcluded = kPlain, annotatedExcluded = kAnnotated;
+    plainExcluded.ns = annotatedExcluded.ns = "kube-system";
+    auto r = pass({plainExcluded, annotatedExcluded});
+    EXPECT_EQ(inForce(mine), Limits{});                     // ours: removed
+    EXPECT_EQ(inForce(same), Limits{});                     // ours, with annotations: removed
+    EXPECT_EQ(inForce(changed), (Limits{33, 33, 0, 0}));    // not ours any more: left alone
+    EXPECT_EQ(r.excluded, 3u);
+    EXPECT_FALSE(engine_.memory().ours.count(hexId(3)));    // and forgotten
+    // Back to a normal namespace: enforced again.
+    r = pass({kPlain});
+    EXPECT_EQ(inForce(mine), (Limits{500, 500, 0, 0}));
+}
+
+TEST_F(EngineTest, AVanishedCgroupIsMissingAndTheRestIsApplied) {
+    cgroupOf(kAnnotated, 2);
+    cgroupOf(kAnnotated, 3, /*make=*/false);  // not started yet, or gone
+    auto r = pass({kAnnotated});
+    EXPECT_EQ(status(r, 2)->state, LimitState::Applied);
+    EXPECT_EQ(status(r, 3)->state, LimitState::Missing);
+    EXPECT_TRUE(status(r, 3)->cgroup.empty());
+    EXPECT_EQ(r.missing, 1u);
+    EXPECT_EQ(r.failed, 0u);
+    EXPECT_TRUE(failed_.empty());  // a missing cgroup is not a failure
+    EXPECT_FALSE(engine_.memory().ours.count(hexId(3)));
+}
+
+TEST_F(EngineTest, AFailedWriteIsAnErrorCountedByCauseAndNeverRecordedAsOurs) {
+    auto ok = cgroupOf(kAnnotated, 2);
+    auto denied = cgroupOf(kAnnotated, 3);
+    writer_->failWrite[denied] = EACCES;
+    auto r = pass({kAnnotated});
+    EXPECT_EQ(status(r, 3)->state, LimitState::Error);
+    EXPECT_EQ(status(r, 3)->errorCode, EACCES);
+    EXPECT_NE(status(r, 3)->message.find("Failed to write limit"), std::string::npos);
+    EXPECT_EQ(inForce(ok), (Limits{200, 200, 0, 10 << 20}));  // one bad container never stops a pass
+    EXPECT_EQ(failed_, std::vector<std::string>{hexId(3)});
+    EXPECT_EQ(telemetry_.applyErrors["permission"], 1u);
+    EXPECT_EQ(r.failed, 1u);
+    EXPECT_FALSE(engine_.memory().ours.count(hexId(3)));
+    EXPECT_TRUE(engine_.memory().ours.count(hexId(2)));
+}
+
+TEST_F(EngineTest, NoPodSourceNeverLoosensAnythingAndKeepsWhatItShowed) {
+    auto cg = cgroupOf(kAnnotated, 2);
+    cgroupOf(kAnnotated, 3);
+    pass({kAnnotated});
+    writer_->writes.clear();
+    clock_.advance(std::chrono::seconds(30));
+    Update failed;
+    failed.failures = {{PodSourceKind::Kubelet, "HTTP 500"}, {PodSourceKind::ApiServer, "timed out"}};
+    auto r = engine_.apply(failed);
+    EXPECT_TRUE(writer_->writes.empty());
+    EXPECT_EQ(inForce(cg), (Limits{200, 200, 0, 10 << 20}));
+    EXPECT_FALSE(r.podsFresh);
+    EXPECT_EQ(r.containers.size(), 2u);                // the last pass stays what the API shows
+    EXPECT_EQ(engine_.podSource(), PodSourceKind::Kubelet);
+    EXPECT_EQ(engine_.managedContainers(), 2u);
+    EXPECT_EQ(telemetry_.sourceFailures["kubelet"], 1u);
+    EXPECT_EQ(telemetry_.sourceFailures["apiserver"], 1u);
+}
+
+TEST_F(EngineTest, ANewContainerGetsItsPlanItsPodsSettingsTheLastDecisionOrTheDefault) {
+    pass({kAnnotated});  // lists db (2) and backup (3), neither cgroup exists yet
+    EXPECT_EQ(unknownNotices_, 0);
+
+    // Listed: its own plan, at once.
+    auto listed = cgroupOf(kAnnotated, 3);
+    auto r = engine_.apply(Update::appeared({listed}));
+    EXPECT_EQ(inForce(listed), (Limits{50, 200, 0, 10 << 20}));
+    EXPECT_EQ(telemetry_.newContainers["known"], 1u);
+    EXPECT_EQ(unknownNotices_, 0);
+
+    // Reported again (inotify and UnitNew): nothing is done twice.
+    writer_->writes.clear();
+    engine_.apply(Update::appeared({listed}));
+    EXPECT_TRUE(writer_->writes.empty());
+    EXPECT_EQ(telemetry_.newContainers["known"], 1u);
+
+    // Not listed, but its pod is known: what the pod asks for; a fetch is asked for.
+    auto sidecar = cgroupOf(kAnnotated, 9);
+    r = engine_.apply(Update::appeared({sidecar}));
+    EXPECT_EQ(inForce(sidecar), (Limits{200, 200, 0, 10 << 20}));
+    EXPECT_EQ(r.containers.at(0).entry.source, core::LimitSource::Annotation);
+    EXPECT_EQ(unknownNotices_, 1);
+
+    // Nothing known at all: the default, but only where no limit is in force.
+    PodSpec stranger{"other", "x", 7, QosClass::BestEffort, {{"x", 7}}, {}};
+    auto fresh = cgroupOf(stranger, 7);
+    engine_.apply(Update::appeared({fresh}));
+    EXPECT_EQ(inForce(fresh), (Limits{500, 500, 0, 0}));
+    PodSpec limited{"other", "y", 8, QosClass::BestEffort, {{"y", 8}}, {}};
+    auto kept = cgroupOf(limited, 8);
+    writer_->inForce[{kept, kDisk}] = Limits{42, 42, 0, 0};
+    r = engine_.apply(Update::appeared({kept}));
+    EXPECT_EQ(inForce(kept), (Limits{42, 42, 0, 0}));
+    EXPECT_EQ(r.containers.at(0).message, "limit already in force, kept");
+    EXPECT_EQ(telemetry_.newContainers["unknown"], 3u);
+
+    // Not a container cgroup (a pod slice): ignored.
+    r = engine_.apply(Update::appeared({"kubepods.slice/kubepods-burstable.slice"}));
+    EXPECT_TRUE(r.containers.empty());
+}
+
+TEST_F(EngineTest, ARestartRemembersWhatWasOursAndCorrectsItOnTheFirstPass) {
+    auto ours = cgroupOf(kPlain, 1);
+    auto operators = cgroupOf(kAnnotated, 2);
+    writer_->inForce[{ours, kDisk}] = Limits{500, 500, 0, 0};       // we set it before the restart
+    writer_->inForce[{operators, kDisk}] = Limits{500, 500, 0, 0};  // someone else did, same value
+    EngineMemory memory;
+    memory.decisions[hexId(1)] = core::KnownDecision{"shop", "web-0", Limits{500, 500, 0, 0}, false};
+    memory.ours[hexId(1)] = core::InForce{ours, Limits{500, 500, 0, 0}};
+    engine_.restore(memory, nullptr);
+
+    // Both pods became excluded while the daemon was down.
+    PodSpec a = kPlain, b = kAnnotated;
+    a.ns = b.ns = "kube-system";
+    pass({a, b});
+    EXPECT_EQ(inForce(ours), Limits{});                         // exactly what a reload would do
+    EXPECT_EQ(inForce(operators), (Limits{500, 500, 0, 0}));  // never ours: untouched
+}
+
+TEST_F(EngineTest, WithoutAnyPodSourceAtStartTheLastDecisionsComeBack) {
+    auto restored = cgroupOf(kAnnotated, 2);
+    auto excluded = cgroupOf(kSystem, 4);
+    auto unknown = cgroupOf(kPlain, 1);
+    PodSpec limited{"other", "y", 8, QosClass::BestEffort, {{"y", 8}}, {}};
+    auto kept = cgroupOf(limited, 8);
+    writer_->inForce[{kept, kDisk}] = Limits{42, 42, 0, 0};
+    tree_.makeDir("kubepods.slice/kubepods-burstable.slice");  // not a container: skipped
+    EngineMemory memory;
+    memory.decisions[hexId(2)] = core::KnownDecision{"shop", "db-0", Limits{200, 200, 0, 10 << 20}, false,
+                                                     core::LimitSource::Annotation};
+    memory.decisions[hexId(4)] = core::KnownDecision{"kube-system", "kube-proxy-x", Limits{}, true,
+                                                     core::LimitSource::Excluded};
+    engine_.restore(memory, nullptr);
+
+    Update none;
+    none.failures = {{PodSourceKind::Kubelet, "connection refused"}};
+    auto r = engine_.apply(none);
+    EXPECT_TRUE(r.fallback);
+    EXPECT_EQ(r.source, PodSourceKind::Cache);
+    EXPECT_EQ(engine_.podSource(), PodSourceKind::Cache);
+    EXPECT_EQ(inForce(restored), (Limits{200, 200, 0, 10 << 20}));
+    EXPECT_EQ(inForce(excluded), Limits{});
+    EXPECT_EQ(inForce(unknown), (Limits{500, 500, 0, 0}));
+    EXPECT_EQ(inForce(kept), (Limits{42, 42, 0, 0}));
+    EXPECT_EQ(r.changed, 2u);
+    EXPECT_EQ(r.unchanged, 1u);
+    EXPECT_EQ(r.excluded, 1u);
+}
+
+TEST_F(EngineTest, ADryRunReadsAndPlansButWritesNothing) {
+    cgroupOf(kAnnotated, 2);
+    cgroupOf(kAnnotated, 3);
+    core::PodList list;
+    list.pods.push_back(makePod(kAnnotated));
+    Update u = Update::fresh(std::move(list), PodSourceKind::Kubelet);
+    u.dryRun = true;
+    auto r = engine_.apply(u);
+    EXPECT_TRUE(writer_->writes.empty());
+    EXPECT_GT(writer_->reads, 0);
+    EXPECT_EQ(status(r, 2)->state, LimitState::Planned);
+    EXPECT_EQ(r.changed, 2u);
+    EXPECT_TRUE(engine_.memory().ours.empty());
+}
+
+TEST_F(EngineTest, TheMemoryIsWrittenOnlyWhenItChanges) {
+    TempDir state;
+    DecisionCacheStore store(state.path().string());
+    engine_.restore({}, &store);
+    cgroupOf(kAnnotated, 2);
+    pass({kAnnotated});
+    auto first = testing_support::readText(state.path() / "decisions.json");
+    ASSERT_NE(first.find(hexId(2)), std::string::npos);
+    auto mtime = std::filesystem::last_write_time(state.path() / "decisions.json");
+    std::filesystem::last_write_time(state.path() / "decisions.json", mtime - std::chrono::hours(1));
+    pass({kAnnotated});
+    EXPECT_EQ(std::filesystem::last_write_time(state.path() / "decisions.json"), mtime - std::chrono::hours(1));
+
+    EngineMemory loaded;
+    EXPECT_EQ(DecisionCacheStore(state.path().string()).load(loaded), "");
+    EXPECT_EQ(loaded, engine_.memory());
+    EXPECT_EQ(loaded.ours.at(hexId(2)).limits, (Limits{200, 200, 0, 10 << 20}));
+}
+
+}  // namespace
+}  // namespace iopslimit::daemon
