@@ -273,19 +273,4 @@ Result<KubeconfigCredentials> parseKubeconfig(std::string_view text, std::string
     return c;
 }
 
-ApiServerConfig apiServerFrom(const KubeconfigCredentials& kc) {
-    ApiServerConfig a;
-    a.server = kc.server;
-    a.caPath = kc.caPath;
-    a.caPem = kc.caPem;
-    a.clientCertPath = kc.clientCertPath;
-    a.clientCertPem = kc.clientCertPem;
-    a.clientKeyPath = kc.clientKeyPath;
-    a.clientKeyPem = kc.clientKeyPem;
-    a.tokenPath = kc.tokenPath;
-    a.token = kc.token;
-    a.skipVerify = kc.skipVerify;
-    return a;
-}
-
 }  // namespace iopslimit::core

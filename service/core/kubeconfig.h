@@ -11,20 +11,11 @@
 
 namespace iopslimit::core {
 
-struct KubeconfigCredentials {
-    std::string server;
-    std::string caPath, caPem;                // file or inline (certificate-authority-data)
-    std::string clientCertPath, clientCertPem;
-    std::string clientKeyPath, clientKeyPem;
-    std::string tokenPath, token;
-    bool skipVerify = false;
-};
+// What a kubeconfig gives is exactly what the API server needs.
+using KubeconfigCredentials = ApiServerConfig;
 
 // text: the file's content; dir: its directory, for relative paths.
 Result<KubeconfigCredentials> parseKubeconfig(std::string_view text, std::string_view dir);
-
-// The API-server settings a kubeconfig gives (KUBECONFIG when KUBE_API_SERVER is unset).
-ApiServerConfig apiServerFrom(const KubeconfigCredentials& kc);
 
 // RFC 4648 base64 (whitespace ignored); error on anything else.
 Result<std::string> decodeBase64(std::string_view in);

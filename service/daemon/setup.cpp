@@ -22,7 +22,7 @@ core::Status readKubeconfig(core::Config& c) {
     auto slash = path.rfind('/');
     auto kc = core::parseKubeconfig(*text, slash == std::string::npos ? std::string() : path.substr(0, slash));
     if (!kc) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + kc.error().message);
-    c.apiServer = core::apiServerFrom(*kc);
+    c.apiServer = *kc;
     return core::okStatus();
 }
 

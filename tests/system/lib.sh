@@ -384,6 +384,33 @@ EOC
     export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$sock
 }
 
+# The verdict of the fio tests on the pods of make_podlist: the annotated and the default container
+# within TOLERANCE % of their limits, the excluded one at least 5 times the annotated one.
+# shellcheck disable=SC2015  # pass never fails
+fio_verdict() {   # LIMITED_IOPS DEFAULT_IOPS_MEASURED FREE_IOPS (DEFAULT_IOPS, TOLERANCE: the test's)
+    local limited=$1 default=$2 free=$3
+    echo "    annotated ($ANNOTATED_IOPS): ${limited:-?} IOPS, default ($DEFAULT_IOPS): ${default:-?} IOPS," \
+         "excluded (unlimited): ${free:-?} IOPS"
+    within "$limited" "$ANNOTATED_IOPS" "$TOLERANCE" && pass "annotated container at $limited IOPS" ||
+        fail "annotated container at ${limited:-?} IOPS, want $ANNOTATED_IOPS ±$TOLERANCE%"
+    within "$default" "$DEFAULT_IOPS" "$TOLERANCE" && pass "default container at $default IOPS" ||
+        fail "default container at ${default:-?} IOPS, want $DEFAULT_IOPS ±$TOLERANCE%"
+    [ -n "$free" ] && [ -n "$limited" ] && [ "$free" -ge $(( 5 * limited )) ] &&
+        pass "excluded container unthrottled ($free IOPS >= 5 x $limited)" ||
+        fail "excluded container at ${free:-?} IOPS, want >= 5 x ${limited:-?}"
+}
+
+# A second --once over the pods of make_podlist: the three limited containers are in force
+# already, the kube-system one stays excluded.
+second_run_unchanged() {   # OUT
+    run_daemon "$1" --once || fail "second iops-limitd --once exited non-zero"
+    local states rows
+    states=$(table_column "$1" STATE | awk '{ print $2 }' | sort | uniq -c | xargs)
+    rows=$(table_column "$1" STATE | wc -l)
+    if [ "$rows" -eq 4 ] && [ "$states" = "1 excluded 3 unchanged" ]; then pass "second run: 3 rows unchanged, 1 excluded"
+    else fail "second run: $rows rows, STATE counts: $states"; fi
+}
+
 within() {   # VALUE TARGET PERCENT: exit 0 if VALUE is within TARGET ± PERCENT %
     [ -n "$1" ] && [ $(( $1 * 100 >= $2 * (100 - $3) && $1 * 100 <= $2 * (100 + $3) )) = 1 ]
 }
@@ -407,6 +434,16 @@ make_noio_testhost() {   # NAME STATE
         echo "$patch_diff"
         skip "$SYSD_TESTHOST changed: the no-io patch (skip move_blkio_to_v2 and +io at the cgroup2 root) no longer applies to exactly 2 lines"
     fi
+}
+# shellcheck disable=SC2034  # TESTHOST_ENV and TESTHOST_SECONDS are for the caller
+start_noio_testhost() {   # sets TESTHOST_ENV (its exports, for the host's clients); extra env before it: binds
+    TESTHOST_UP=1
+    local t0=$SECONDS
+    if ! TESTHOST_ENV=$(th start < /dev/null 2> "$WORK/testhost.log"); then
+        sed 's/^/    /' "$WORK/testhost.log"
+        die "systemd-testhost start (patched, no io)"
+    fi
+    TESTHOST_SECONDS=$((SECONDS - t0))
 }
 th() {   # ARGS...: the copy made by make_noio_testhost
     SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME SYSD_TESTHOST_STATE=$TH_STATE SYSD_TESTHOST_TIMEOUT=45 \

@@ -198,14 +198,9 @@ make_podlist "$SHARE/pods.json"
 cp "$REPO/tests/tools/kube_emulator.py" "$SHARE/"
 
 log "systemd-testhost start (patched: io left on v1; name $TH_NAME)"
-TESTHOST_UP=1
-t0=$SECONDS
-if ! env=$(SYSD_TESTHOST_BINDS="$LOOP_MNT:/data $SHARE:$IN" th start < /dev/null 2> "$WORK/testhost.log"); then
-    sed 's/^/    /' "$WORK/testhost.log"
-    die "systemd-testhost start (patched, no io)"
-fi
+SYSD_TESTHOST_BINDS="$LOOP_MNT:/data $SHARE:$IN" start_noio_testhost
 # not eval'd: its DBUS_SYSTEM_BUS_ADDRESS is for host-side clients; everything here runs inside
-echo "    up in $((SECONDS - t0)) s ($(grep -o 'SYSD_TESTHOST_PID=[0-9]*' <<< "$env"))"
+echo "    up in $TESTHOST_SECONDS s ($(grep -o 'SYSD_TESTHOST_PID=[0-9]*' <<< "$TESTHOST_ENV"))"
 thx findmnt -n -o SOURCE,FSTYPE /data | grep -q "^$LOOP ext4" && pass "/data in the testhost is $LOOP" ||
     fail "/data in the testhost: $(thx findmnt -n -o SOURCE,FSTYPE /data)"
 

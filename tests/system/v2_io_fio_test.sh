@@ -101,23 +101,10 @@ run_fio() { fio_iops "/sys/fs/cgroup/${CG[$1]}/cgroup.procs" "$LOOP" "$TH" exec;
 limited=$(run_fio "$POD_ANNOTATED")
 default=$(run_fio "$POD_DEFAULT")
 free=$(run_fio "$POD_EXCLUDED")
-echo "    annotated ($ANNOTATED_IOPS): ${limited:-?} IOPS, default ($DEFAULT_IOPS): ${default:-?} IOPS," \
-     "excluded (unlimited): ${free:-?} IOPS"
-within "$limited" "$ANNOTATED_IOPS" "$TOLERANCE" && pass "annotated container at $limited IOPS" ||
-    fail "annotated container at ${limited:-?} IOPS, want $ANNOTATED_IOPS ±$TOLERANCE%"
-within "$default" "$DEFAULT_IOPS" "$TOLERANCE" && pass "default container at $default IOPS" ||
-    fail "default container at ${default:-?} IOPS, want $DEFAULT_IOPS ±$TOLERANCE%"
-[ -n "$free" ] && [ -n "$limited" ] && [ "$free" -ge $(( 5 * limited )) ] &&
-    pass "excluded container unthrottled ($free IOPS >= 5 x $limited)" ||
-    fail "excluded container at ${free:-?} IOPS, want >= 5 x ${limited:-?}"
+fio_verdict "$limited" "$default" "$free"
 
 log "iops-limitd --once again: nothing to change"
-run_daemon "$WORK/run2.txt" --once || fail "second iops-limitd --once exited non-zero"
-states=$(table_column "$WORK/run2.txt" STATE | awk '{ print $2 }' | sort | uniq -c | xargs)
-rows=$(table_column "$WORK/run2.txt" STATE | wc -l)
-# three limited containers are already in force; the kube-system one stays excluded
-if [ "$rows" -eq 4 ] && [ "$states" = "1 excluded 3 unchanged" ]; then pass "second run: 3 rows unchanged, 1 excluded"
-else fail "second run: $rows rows, STATE counts: $states"; fi
+second_run_unchanged "$WORK/run2.txt"
 
 log "systemd-testhost stop (gives io back to v1 blkio)"
 t0=$SECONDS

@@ -168,16 +168,12 @@ start_emulator "$WORK/pods.json"
 echo "    https://$KUBELET_HOST:$KUBELET_PORT/pods (node $NODE_NAME)"
 
 log "systemd-testhost start, io left on v1 (patched copy, SYSD_TESTHOST_IO=0, name $TH_NAME)"
-TESTHOST_UP=1
-t0=$SECONDS
-if ! env=$(th start < /dev/null 2> "$WORK/testhost.log"); then
-    sed 's/^/    /' "$WORK/testhost.log"
-    die "systemd-testhost start (patched, no io)"
-fi
+start_noio_testhost
+env=$TESTHOST_ENV
 sed 's/^/    /' "$WORK/testhost.log"
 eval "$env"
 export DBUS_SYSTEM_BUS_ADDRESS SYSD_TESTHOST_CGROUP
-echo "    up in $((SECONDS - t0)) s: cgroup $SYSD_TESTHOST_CGROUP, bus $DBUS_SYSTEM_BUS_ADDRESS"
+echo "    up in $TESTHOST_SECONDS s: cgroup $SYSD_TESTHOST_CGROUP, bus $DBUS_SYSTEM_BUS_ADDRESS"
 echo "    systemd $(busctl get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager Version | cut -d' ' -f2-)," \
      "io on cgroup2: $(grep -qw io "$CG2/cgroup.controllers" && echo yes || echo no)"
 

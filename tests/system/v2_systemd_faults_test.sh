@@ -214,15 +214,11 @@ emulator_env "$(free_port)"
 echo "    kubelet https://$KUBELET_HOST:$KUBELET_PORT/pods (node $NODE_NAME): down"
 
 log "systemd-testhost start, io left on v1 (patched copy, SYSD_TESTHOST_IO=0, name $TH_NAME)"
-TESTHOST_UP=1
-t0=$SECONDS
-if ! env=$(th start < /dev/null 2> "$WORK/testhost.log"); then
-    sed 's/^/    /' "$WORK/testhost.log"
-    die "systemd-testhost start (patched, no io)"
-fi
+start_noio_testhost
+env=$TESTHOST_ENV
 eval "$env"
 export DBUS_SYSTEM_BUS_ADDRESS SYSD_TESTHOST_CGROUP
-echo "    up in $((SECONDS - t0)) s: cgroup $SYSD_TESTHOST_CGROUP, bus $DBUS_SYSTEM_BUS_ADDRESS"
+echo "    up in $TESTHOST_SECONDS s: cgroup $SYSD_TESTHOST_CGROUP, bus $DBUS_SYSTEM_BUS_ADDRESS"
 th exec sh -c 'cat > /usr/share/dbus-1/system.d/io.iopslimit1.conf' < "$REPO/dbus/io.iopslimit1.conf" ||
     die "install the bus policy"
 busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig || die "dbus ReloadConfig"
