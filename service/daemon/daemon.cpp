@@ -35,7 +35,15 @@ Daemon::Daemon(core::Environment env, std::string hostname, std::vector<std::str
                   engine_.persist();
               });
           },
-          [this](const std::string& unit) { return engine_.cgroupOfUnit(unit); }) {
+          [this](const std::string& unit) { return engine_.cgroupOfUnit(unit); },
+          [this] {
+              // The kubepods tree appeared after start: the layout and the watchers follow at once,
+              // a pass over the last-known pods puts their limits in force under it.
+              loop_.addTimer(std::chrono::milliseconds(0), [this] {
+                  if (!engine_.redetectLayout()) return;
+                  applied(engine_.apply(Update::replanned()));
+              });
+          }) {
     telemetry_.startTime = unixSeconds(clock_.wallNow());
 }
 

@@ -42,6 +42,12 @@ Update Update::fresh(core::PodList pods, core::PodSourceKind source) {
     return u;
 }
 
+Update Update::replanned() {
+    Update u;
+    u.again = true;
+    return u;
+}
+
 Update Update::appeared(std::vector<std::string> cgroups) {
     Update u;
     u.cgroups = std::move(cgroups);
@@ -65,17 +71,25 @@ core::PlanInput Engine::planInput() const {
     return core::PlanInput{s_->cfg.defaults, &filter_, s_->cgroups.layout, &overrides_};
 }
 
-void Engine::redetectLayout() {
-    if (s_->cgroups.driverDetected || !host::redetectLayout(s_->cgroups)) return;
+bool Engine::redetectLayout() {
+    if (s_->cgroups.driverDetected || !host::redetectLayout(s_->cgroups)) return false;
     ++layoutGeneration_;
-    log::info(std::string("Found the kubepods cgroup: driver ") + std::string(core::driverName(s_->cgroups.layout.driver)));
+    const auto& l = s_->cgroups.layout;
+    log::info(std::string("Found the kubepods cgroup: driver ") + std::string(core::driverName(l.driver)) + " (" +
+              core::kubepodsCgroup(l) + ")");
+    return true;
 }
 
 ReconcileReport Engine::apply(Update u) {
     auto t0 = clock_.now();
     ReconcileReport r;
     if (!u.cgroups.empty()) return applyAppeared(u.cgroups);
-    if (u.pods) {
+    if (u.again && everHadPods_) {
+        core::PodList again;
+        again.pods = lastPods_;
+        r = applyPods(std::move(again), podSource_, u.dryRun);
+        r.podsFresh = false;  // decided anew, but from what was already known
+    } else if (u.pods) {
         r = applyPods(std::move(*u.pods), u.source, u.dryRun);
     } else if (!everHadPods_) {
         r = applyFallback(u.dryRun);
@@ -104,10 +118,10 @@ void Engine::account(const ReconcileReport& r, const Update& u, double seconds) 
         telemetry_.sourceLastSuccess[std::string(core::podSourceName(r.source))] = unixSeconds(clock_.wallNow());
         lastSyncUsec_ = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(clock_.wallNow().time_since_epoch()).count());
-        persist();
     } else if (r.fallback) {
         podSource_ = r.source;
     }
+    persist();  // written only when it changed
 }
 
 void Engine::persist() {

@@ -29,10 +29,12 @@ struct Update {
     std::vector<kube::SourceFailure> failures;  // sources that failed on the way
     double fetchSeconds = 0;
     bool dryRun = false;  // read and plan, write nothing
+    bool again = false;   // the last-known pods again (an override, the layout or the disks changed)
 
     static Update fromFetch(kube::FetchResult f);
     static Update fresh(core::PodList pods, core::PodSourceKind source);
     static Update appeared(std::vector<std::string> cgroups);
+    static Update replanned();
 };
 
 class Engine {
@@ -63,7 +65,9 @@ public:
     // The cgroup of a container scope systemd announced, if it exists: where the pod data says it
     // lives, else found under the pods' cgroups. Empty when there is none (yet).
     std::string cgroupOfUnit(const std::string& unit) const;
-    // Changes each time the cgroup layout is found to differ (kubepods appeared or another driver).
+    // Looks for the kubepods tree again while the layout is only assumed; true when found.
+    bool redetectLayout();
+    // Changes each time the layout is (re)decided: a new setup, the kubepods tree found.
     unsigned layoutGeneration() const { return layoutGeneration_; }
 
     std::function<void(const core::ContainerStatus&)> onApplied, onFailed;
@@ -77,7 +81,6 @@ private:
     core::ContainerStatus enforce(core::Target t, bool dryRun, bool search);
     void logApplied(const core::ContainerStatus& st);
     void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
-    void redetectLayout();
     core::PlanInput planInput() const;
     void account(const ReconcileReport& r, const Update& u, double seconds);
 

@@ -19,7 +19,10 @@ public:
     using OnCgroup = std::function<void(const std::string& cgroup)>;   // relative to the hierarchy
     using Locate = std::function<std::string(const std::string& unit)>;  // a scope's cgroup, or ""
 
-    ContainerWatchers(OnCgroup onCgroup, Locate locate) : onCgroup_(std::move(onCgroup)), locate_(std::move(locate)) {}
+    // onLayout: a kubepods tree appeared while the layout was only assumed; called from inside
+    // dispatch(), so the caller re-detects and re-arms later, not from the callback.
+    ContainerWatchers(OnCgroup onCgroup, Locate locate, std::function<void()> onLayout)
+        : onCgroup_(std::move(onCgroup)), locate_(std::move(locate)), onLayout_(std::move(onLayout)) {}
 
     // generation: changes whenever setup's layout does (Engine::layoutGeneration).
     void arm(const host::CgroupSetup& setup, unsigned generation, host::SystemdManager* systemd, bool inotify);
@@ -32,6 +35,7 @@ public:
 private:
     OnCgroup onCgroup_;
     Locate locate_;
+    std::function<void()> onLayout_;
     std::unique_ptr<host::CgroupWatcher> inotify_;
     unsigned generation_ = 0;
     host::SystemdManager* subscribed_ = nullptr;

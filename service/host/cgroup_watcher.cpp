@@ -10,8 +10,12 @@
 namespace iopslimit::host {
 
 
-CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer)
-    : setup_(setup), onContainer_(std::move(onContainer)), kubepods_(core::kubepodsCgroup(setup.layout)) {
+CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer,
+                             std::function<void()> onLayout)
+    : setup_(setup),
+      onContainer_(std::move(onContainer)),
+      onLayout_(std::move(onLayout)),
+      kubepods_(core::kubepodsCgroup(setup.layout)) {
     fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     // Containers that appeared between the last reconcile and now are reported too; the
     // receiver skips what it already limited.
@@ -55,6 +59,16 @@ void CgroupWatcher::rescan(bool report) {
         watchDir(kubepods_.substr(0, pos), Level::Ancestor);
         ++pos;
     }
+    if (!setup_.driverDetected && onLayout_) {
+        // The layout is a guess: a kubepods tree of the other driver, or under a kubelet root,
+        // may be the one that appears.
+        for (const auto& top : listSubdirs(setup_.hierarchy)) {
+            if (core::kubepodsDriverOf(top)) return onLayout_();
+            watchDir(top, Level::Top);
+            for (const auto& sub : listSubdirs(setup_.hierarchy + "/" + top))
+                if (core::kubepodsDriverOf(sub)) return onLayout_();
+        }
+    }
     if (!isDirectory(setup_.hierarchy + "/" + kubepods_)) return;
     watchDir(kubepods_, Level::Kubepods);
     for (const auto& child : listSubdirs(setup_.hierarchy + "/" + kubepods_))
@@ -66,7 +80,19 @@ void CgroupWatcher::handleNewDir(const std::string& parentRel, Level parentLevel
     switch (parentLevel) {
         case Level::Root:
         case Level::Ancestor:
-            if (kubepods_ == rel || kubepods_.rfind(rel + "/", 0) == 0) rescan();
+        case Level::Top:
+            if (!setup_.driverDetected && onLayout_ && core::kubepodsDriverOf(name)) {
+                onLayout_();  // the caller replaces this watcher: nothing more to do here
+                return;
+            }
+            if (kubepods_ == rel || kubepods_.rfind(rel + "/", 0) == 0) {
+                rescan();
+            } else if (parentLevel == Level::Root && !setup_.driverDetected && onLayout_) {
+                // A kubelet root (kubelet.slice) may come with its kubepods inside already.
+                watchDir(rel, Level::Top);
+                for (const auto& sub : listSubdirs(setup_.hierarchy + "/" + rel))
+                    if (core::kubepodsDriverOf(sub)) return onLayout_();
+            }
             return;
         case Level::Kubepods:
             if (core::isQosCgroupName(name)) {

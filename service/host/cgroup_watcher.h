@@ -13,8 +13,12 @@ namespace iopslimit::host {
 
 class CgroupWatcher {
 public:
-    // onContainer(relative cgroup path) for each container cgroup that appears.
-    CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer);
+    // onContainer(relative cgroup path) for each container cgroup that appears. While the layout
+    // is only assumed (setup.driverDetected false: no kubepods tree at start), onLayout() runs
+    // when a kubepods tree of either driver appears at the top or one level down (a kubelet
+    // --cgroup-root): the caller re-detects the layout and arms a watcher for it.
+    CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer,
+                  std::function<void()> onLayout = nullptr);
     ~CgroupWatcher();
     CgroupWatcher(const CgroupWatcher&) = delete;
     CgroupWatcher& operator=(const CgroupWatcher&) = delete;
@@ -33,12 +37,13 @@ public:
     std::function<void(const std::string&)> onWatchError;
 
 private:
-    enum class Level { Root, Ancestor, Kubepods, Qos, Pod };
+    enum class Level { Root, Ancestor, Top, Kubepods, Qos, Pod };  // Top: below the root, while guessing
     void watchDir(const std::string& rel, Level level);
     void handleNewDir(const std::string& parentRel, Level parentLevel, const std::string& name);
 
     CgroupSetup setup_;
     std::function<void(const std::string&)> onContainer_;
+    std::function<void()> onLayout_;
     int fd_ = -1;
     std::map<int, std::pair<std::string, Level>> paths_;  // wd -> (relative path, level)
     std::string kubepods_;
