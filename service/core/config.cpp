@@ -338,6 +338,7 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     c.procRoot = r.get("IOPS_LIMIT_PROC_ROOT", "/proc");
     c.sysRoot = r.get("IOPS_LIMIT_SYS_ROOT", "/sys");
     c.devRoot = r.get("IOPS_LIMIT_DEV_ROOT", "/dev");
+    c.fsRoot = r.get("IOPS_LIMIT_FS_ROOT", "");
     return c;
 }
 

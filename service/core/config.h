@@ -71,6 +71,7 @@ struct Config {
     std::string procRoot = "/proc";
     std::string sysRoot = "/sys";
     std::string devRoot = "/dev";
+    std::string fsRoot;  // in front of DATA_MOUNT when following its symlinks (test seam)
     bool inotify = true;  // IOPS_LIMIT_NO_INOTIFY=1 (test seam): no cgroup watcher
 };
 

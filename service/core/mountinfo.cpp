@@ -54,6 +54,7 @@ Result<std::vector<MountEntry>> parseMountInfo(std::string_view content) {
         m.mountPoint = unescape(f[4]);
         m.fsType = std::string(f[sep + 1]);
         m.source = sep + 2 < f.size() ? unescape(f[sep + 2]) : std::string();
+        m.superOptions = sep + 3 < f.size() ? unescape(f[sep + 3]) : std::string();
         out.push_back(std::move(m));
     }
     return out;
@@ -66,6 +67,34 @@ std::optional<MountEntry> findMount(const std::vector<MountEntry>& mounts, std::
     for (const auto& m : mounts)
         if (m.mountPoint == p) found = m;
     return found;
+}
+
+std::optional<MountEntry> findContainingMount(const std::vector<MountEntry>& mounts, std::string_view path) {
+    std::string p(path);
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    std::optional<MountEntry> found;
+    size_t best = 0;
+    for (const auto& m : mounts) {
+        const std::string& mp = m.mountPoint;
+        bool contains = mp == "/" || p == mp || (p.size() > mp.size() && p.compare(0, mp.size(), mp) == 0 && p[mp.size()] == '/');
+        if (!contains || (found && mp.size() < best)) continue;
+        found = m;
+        best = mp.size();
+    }
+    return found;
+}
+
+std::optional<std::string> mountOption(std::string_view options, std::string_view key) {
+    size_t i = 0;
+    while (i <= options.size()) {
+        size_t j = options.find(',', i);
+        if (j == std::string_view::npos) j = options.size();
+        std::string_view opt = options.substr(i, j - i);
+        if (opt.size() > key.size() && opt.substr(0, key.size()) == key && opt[key.size()] == '=')
+            return std::string(opt.substr(key.size() + 1));
+        i = j + 1;
+    }
+    return std::nullopt;
 }
 
 }  // namespace iopslimit::core

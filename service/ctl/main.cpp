@@ -115,6 +115,10 @@ int cmdStatus(Manager& m) {
                   << d.get<2>() << ")\n";
         first = false;
     }
+    for (const auto& w : m.WaitingFor()) {
+        std::cout << (first ? "        Devices: " : "                 ") << w.get<0>() << ": waiting (" << w.get<1>() << ")\n";
+        first = false;
+    }
     std::cout << "       Defaults: read " << limitValueString(defaults.get<0>()) << " / write "
               << limitValueString(defaults.get<1>()) << " IOPS, read " << formatBytes(defaults.get<2>())
               << " / write " << formatBytes(defaults.get<3>()) << " B/s\n";

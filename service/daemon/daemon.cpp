@@ -99,9 +99,13 @@ core::Status Daemon::start(bool longRunning) {
 }
 
 int Daemon::once(bool dryRun) {
+    if (setup_->devices.empty()) {
+        log::error("No data disk to limit: DATA_MOUNT " + setup_->waiting.front().first + ": " + setup_->waiting.front().second);
+        return 1;
+    }
     Update u = Update::fromFetch(fetchNow());
     u.dryRun = dryRun;
-    ReconcileReport r = engine_.apply(std::move(u));
+    const ReconcileReport& r = engine_.apply(std::move(u));
     std::cout << renderReport(r) << std::flush;
     log::info("Reconciled " + std::to_string(r.containers.size()) + " containers from " +
               (r.fallback ? std::string("fallback") : std::string(core::podSourceName(r.source))) + ": " +
@@ -156,6 +160,7 @@ int Daemon::run(int signalFd) {
         loop_.addTimer(watchdogEvery_, [this] { feedWatchdog(); });
     }
 
+    watchMountTable();
     resync();
     updateMetrics();
     if (bus_) {
@@ -223,11 +228,15 @@ void Daemon::updateMetrics() {
 void Daemon::notifyStatus() { sd_notifyf(0, "STATUS=%s", statusLine().c_str()); }
 
 std::string Daemon::statusLine() const {
-    std::string devs;
+    std::string devs, waiting;
     for (const auto& b : setup_->devices) devs += (devs.empty() ? "" : ", ") + b.name + " (" + b.dev.str() + ")";
+    for (const auto& [mount, why] : setup_->waiting) waiting += (waiting.empty() ? "" : ", ") + mount + " (" + why + ")";
     uint32_t n = engine_.managedContainers();
-    std::string s = "Limiting " + std::to_string(n) + " container" + (n == 1 ? "" : "s") + " on " + devs + " via " +
-                    setup_->writerName() + "; pods from " + std::string(core::podSourceName(engine_.podSource()));
+    std::string s = devs.empty() ? "Waiting for DATA_MOUNT " + waiting
+                                 : "Limiting " + std::to_string(n) + " container" + (n == 1 ? "" : "s") + " on " + devs +
+                                       " via " + setup_->writerName();
+    if (!devs.empty() && !waiting.empty()) s += "; waiting for DATA_MOUNT " + waiting;
+    s += "; pods from " + std::string(core::podSourceName(engine_.podSource()));
     if (engine_.last().failed) s += "; " + std::to_string(engine_.last().failed) + " failed";
     if (watch_) s += "; API watch: " + watch_->state();
     return s;

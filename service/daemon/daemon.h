@@ -16,6 +16,7 @@
 #include "daemon/stats_sampler.h"
 #include "daemon/telemetry.h"
 #include "daemon/watchers.h"
+#include "host/mount_watcher.h"
 #include "kube/pod_watch.h"
 
 namespace sdbus {
@@ -69,6 +70,9 @@ private:
     void dispatchFetched();
     void dispatchWatch();
     void applied(const ReconcileReport& r);
+    // daemon_disks.cpp: DATA_MOUNTs that appear later or move to another disk.
+    void watchMountTable();
+    void checkDataMounts();
     // daemon.cpp: the loop around it.
     void onSignal();
     void tick();
@@ -95,6 +99,8 @@ private:
     kube::WatchedPods watched_;
     bool fetchSoon_ = false;  // a fetch for unknown new containers is scheduled
     bool persistSoon_ = false;
+    std::unique_ptr<host::MountWatcher> mountTable_;
+    bool mountsSoon_ = false;
     std::unique_ptr<StatsSampler> stats_;
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<ManagerObject> api_;

@@ -6,6 +6,7 @@
 #include "core/quantity.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/manager_bus.h"
 #include "daemon/pod_fetcher.h"
 
 namespace iopslimit::daemon {
@@ -108,7 +109,7 @@ void Daemon::applied(const ReconcileReport&) {
 std::string Daemon::resync() {
     auto f = fetchNow();
     std::string error = f.error();
-    ReconcileReport r = engine_.apply(Update::fromFetch(std::move(f)));
+    const ReconcileReport& r = engine_.apply(Update::fromFetch(std::move(f)));
     applied(r);
     return r.podsFresh || r.fallback ? std::string() : "no pod source reachable: " + error;
 }
@@ -133,6 +134,8 @@ std::string Daemon::reload() {
         setup_ = std::move(s).value();
         logSetup(*setup_);
         startSources();
+        if (mountTable_) watchMountTable();  // IOPS_LIMIT_PROC_ROOT may have changed
+        if (api_) api_->emitDisksChanged();
         log::info("Reloaded configuration");
     }
     updateMetrics();

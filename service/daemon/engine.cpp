@@ -80,10 +80,13 @@ bool Engine::redetectLayout() {
     return true;
 }
 
-ReconcileReport Engine::apply(Update u) {
+const ReconcileReport& Engine::apply(Update u) {
     auto t0 = clock_.now();
+    if (!u.cgroups.empty()) {
+        appeared_ = applyAppeared(u.cgroups);
+        return appeared_;
+    }
     ReconcileReport r;
-    if (!u.cgroups.empty()) return applyAppeared(u.cgroups);
     if (u.again && everHadPods_) {
         core::PodList again;
         again.pods = lastPods_;
@@ -100,18 +103,18 @@ ReconcileReport Engine::apply(Update u) {
         r.podsFresh = false;
         r.fallback = false;
     }
-    r.failures = u.failures;
+    r.failures = std::move(u.failures);
     r.millis = secondsBetween(t0, clock_.now()) * 1000;
-    account(r, u, u.fetchSeconds + r.millis / 1000);
-    last_ = r;
+    last_ = std::move(r);
+    account(last_, u, u.fetchSeconds + last_.millis / 1000);
     if (onStateChanged) onStateChanged();
-    return r;
+    return last_;
 }
 
 void Engine::account(const ReconcileReport& r, const Update& u, double seconds) {
     ++telemetry_.reconciles;
     telemetry_.reconcileSeconds.observe(seconds);
-    for (const auto& f : u.failures) ++telemetry_.sourceFailures[std::string(core::podSourceName(f.source))];
+    for (const auto& f : r.failures) ++telemetry_.sourceFailures[std::string(core::podSourceName(f.source))];
     if (u.dryRun) return;
     if (r.podsFresh) {
         podSource_ = r.source;
@@ -146,10 +149,11 @@ ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind sour
     std::set<std::string> seen;
     for (auto& e : plan.entries) {
         core::Intent intent = e.source == core::LimitSource::Excluded ? core::Intent::RemoveOurs : core::Intent::Enforce;
-        auto st = enforce(core::Target{std::move(e), intent, true}, dryRun, true);
+        auto& st = r.containers.emplace_back();
+        st.entry = std::move(e);
+        enforce(st, intent, dryRun, true);
         if (!st.cgroup.empty()) seen.insert(st.entry.containerId.id);
         r.count(st);
-        r.containers.push_back(std::move(st));
     }
     if (dryRun) return r;
     // Containers whose cgroup is gone are forgotten. One the pod list does not show (yet) is
@@ -180,9 +184,10 @@ ReconcileReport Engine::applyFallback(bool dryRun) {
     for (const auto& cg : host::listContainerCgroups(s_->cgroups)) {
         auto t = core::targetForCgroup(cg, {}, memory_.decisions, in);
         if (!t) continue;
-        auto st = enforce(std::move(*t), dryRun, false);
+        auto& st = r.containers.emplace_back();
+        st.entry = std::move(t->entry);
+        enforce(st, t->intent, dryRun, false);
         r.count(st);
-        r.containers.push_back(std::move(st));
     }
     log::warning("No pod source reachable at start: restored the last-known limit or gave the default to " +
                  std::to_string(r.changed) + " container(s) and kept " + std::to_string(r.unchanged) +
@@ -202,24 +207,22 @@ ReconcileReport Engine::applyAppeared(const std::vector<std::string>& cgroups) {
         if (auto o = memory_.ours.find(t->entry.containerId.id); o != memory_.ours.end() && o->second.cgroup == cg)
             continue;
         auto t0 = clock_.now();
-        bool listed = t->listed;
-        auto st = enforce(std::move(*t), false, false);
+        auto& st = r.containers.emplace_back();
+        st.entry = std::move(t->entry);
+        enforce(st, t->intent, false, false);
         telemetry_.newContainerSeconds.observe(secondsBetween(t0, clock_.now()));
-        ++telemetry_.newContainers[listed ? "known" : "unknown"];
+        ++telemetry_.newContainers[t->listed ? "known" : "unknown"];
         log::debug("New container cgroup " + cg + ": " + std::string(core::stateName(st.state)));
-        unknown = unknown || !listed;
+        unknown = unknown || !t->listed;
         r.count(st);
-        r.containers.push_back(std::move(st));
     }
     if (unknown && onUnknownContainer) onUnknownContainer();
     return r;
 }
 
-core::ContainerStatus Engine::enforce(core::Target t, bool dryRun, bool search) {
-    core::ContainerStatus st;
-    st.entry = std::move(t.entry);
+void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search) {
     const core::PlanEntry& e = st.entry;
-    const bool removing = t.intent == core::Intent::RemoveOurs;
+    const bool removing = intent == core::Intent::RemoveOurs;
     const auto& devices = s_->devices;
     auto fail = [&](const core::Error& err, const std::string& prefix) {
         if (removing) {  // an excluded container stays excluded; nothing of ours is touched
@@ -242,63 +245,91 @@ core::ContainerStatus Engine::enforce(core::Target t, bool dryRun, bool search) 
                    {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"POD_UID", e.podUid},
                     {"CONTAINER_ID", e.containerId.id}, {"CGROUP", s_->writer->describe(st.cgroup)}});
     };
+    if (devices.empty()) {  // no data disk yet: nothing to read or write, only to remember
+        st.state = removing ? LimitState::Excluded : LimitState::Planned;
+        st.message = removing ? e.excludedReason : "waiting for DATA_MOUNT";
+        return;
+    }
     if (!e.idError.empty()) {
         fail(core::makeError(e.idError, ENOENT), "");
         if (removing) st.message = e.excludedReason;
-        return st;
+        return;
     }
     // Read what is in force: at the derived path first; only a miss pays for the search.
-    std::string cg = e.cgroup;
+    st.cgroup = e.cgroup;
     std::vector<Limits> have;
+    have.reserve(devices.size());
     for (size_t i = 0; i < devices.size(); ++i) {
-        auto got = s_->writer->read(cg, devices[i].dev);
+        auto got = s_->writer->read(st.cgroup, devices[i].dev);
         if (!got && i == 0 && got.error().code == ENOENT && search) {
             auto found = host::findContainerCgroup(s_->cgroups, e);
             if (!found) {
+                st.cgroup.clear();
                 fail(found.error(), "");
                 if (removing) st.message = e.excludedReason;
-                return st;
+                return;
             }
-            cg = *found;
-            got = s_->writer->read(cg, devices[i].dev);
+            st.cgroup = *found;
+            got = s_->writer->read(st.cgroup, devices[i].dev);
         }
-        st.cgroup = cg;
         if (!got) {
             fail(got.error(), "");
-            return st;
+            return;
         }
         have.push_back(*got);
     }
-    st.cgroup = cg;
+    const std::string& cg = st.cgroup;
     auto ours = memory_.ours.find(e.containerId.id);
     std::optional<Limits> oursNow;
     if (ours != memory_.ours.end()) oursNow = ours->second.limits;
-    core::Decision d = core::decide(e, t.intent, have, oursNow);
+    core::Decision d = core::decide(e, intent, have, oursNow);
     if (dryRun) {
         st.state = d.wrote() ? LimitState::Planned : d.state;
         st.message = d.note;
-        return st;
+        return;
     }
     for (size_t i = 0; i < devices.size(); ++i) {
         if (!d.writes[i]) continue;
         if (auto w = s_->writer->write(cg, devices[i].dev, *d.writes[i], have[i]); !w) {
             fail(w.error(), "Failed to write limit: ");
-            return st;
+            return;
         }
     }
     st.state = d.state;
     st.message = d.note;
-    if (d.ours) memory_.ours[e.containerId.id] = core::InForce{cg, *d.ours};
-    else if (ours != memory_.ours.end()) {
+    if (d.ours && ours == memory_.ours.end()) {
+        memory_.ours.emplace(e.containerId.id, core::InForce{cg, *d.ours});
+    } else if (d.ours) {  // usually the same as before
+        if (ours->second.cgroup != cg) ours->second.cgroup = cg;
+        ours->second.limits = *d.ours;
+    } else if (ours != memory_.ours.end()) {
         if (removing && d.wrote())
             log::info("Removed IOPS limit from excluded container " + e.containerId.id + " (pod: " + e.ns + "/" +
                           e.pod + "): " + e.excludedReason,
                       {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
         if (removing) memory_.ours.erase(ours);
     }
-    if (t.intent == core::Intent::DefaultIfNone && !d.ours) st.entry.limits = Limits{};  // someone else's, kept
+    if (intent == core::Intent::DefaultIfNone && !d.ours) st.entry.limits = Limits{};  // someone else's, kept
     if (st.state == LimitState::Applied) logApplied(st);
-    return st;
+}
+
+void Engine::releaseDevices(const std::vector<host::BlockDevice>& gone) {
+    for (const auto& dev : gone) {
+        size_t removed = 0;
+        for (const auto& [id, in] : memory_.ours) {
+            if (in.cgroup.empty() || in.limits.unlimited()) continue;
+            auto have = s_->writer->read(in.cgroup, dev.dev);
+            if (!have || *have != in.limits) continue;  // gone, or someone else's by now
+            if (auto w = s_->writer->write(in.cgroup, dev.dev, Limits{}, *have); !w)
+                log::error("Failed to remove our limit from " + dev.name + " for container " + id + ": " + w.error().message,
+                           {{"CONTAINER_ID", id}, {"DEVICE", dev.dev.str()}});
+            else
+                ++removed;
+        }
+        log::info("No longer a data disk: " + dev.name + " (" + dev.dev.str() + "); removed our limit from " +
+                      std::to_string(removed) + " container(s) there",
+                  {{"DEVICE", dev.dev.str()}});
+    }
 }
 
 void Engine::logApplied(const core::ContainerStatus& st) {

@@ -47,9 +47,9 @@ public:
     void restore(EngineMemory memory, DecisionCacheStore* store);
     void setOverrides(std::map<std::string, core::Limits> overrides) { overrides_ = std::move(overrides); }
 
-    // The single entry. Returns this pass's report; full passes (pods, or none at all) also
-    // become last().
-    ReconcileReport apply(Update u);
+    // The single entry. Returns this pass's report: last() for full passes (pods, or none at
+    // all), the report of just these containers for new ones (valid until the next apply).
+    const ReconcileReport& apply(Update u);
 
     const ReconcileReport& last() const { return last_; }
     const std::vector<core::Pod>& lastPods() const { return lastPods_; }
@@ -59,6 +59,9 @@ public:
     const Setup& setup() const { return *s_; }
     const core::Filter& filter() const { return filter_; }
     const EngineMemory& memory() const { return memory_; }
+    // Disks that stop being data disks (a DATA_MOUNT now on another disk): our limits come off
+    // them where they are still ours. Call before the setup's devices change.
+    void releaseDevices(const std::vector<host::BlockDevice>& gone);
     // Writes the memory if it changed (after new containers the daemon calls this on a timer).
     void persist();
     std::string explain(const std::string& ns, const std::string& pod) const;
@@ -78,7 +81,8 @@ private:
     ReconcileReport applyPods(core::PodList&& pods, core::PodSourceKind source, bool dryRun);
     ReconcileReport applyFallback(bool dryRun);
     ReconcileReport applyAppeared(const std::vector<std::string>& cgroups);
-    core::ContainerStatus enforce(core::Target t, bool dryRun, bool search);
+    // Reads, decides and writes for st.entry; fills in the rest of st.
+    void enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search);
     void logApplied(const core::ContainerStatus& st);
     void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
     core::PlanInput planInput() const;
@@ -94,6 +98,7 @@ private:
     std::vector<core::Pod> lastPods_;
     bool everHadPods_ = false;
     ReconcileReport last_;
+    ReconcileReport appeared_;  // the last pass over new containers
     core::PodSourceKind podSource_ = core::PodSourceKind::None;
     uint64_t lastSyncUsec_ = 0;
     unsigned layoutGeneration_ = 0;

@@ -132,6 +132,16 @@ std::vector<sdbus::Struct<std::string, std::string, std::string>> ManagerObject:
     return out;
 }
 
+std::vector<sdbus::Struct<std::string, std::string>> ManagerObject::WaitingFor() {
+    std::vector<sdbus::Struct<std::string, std::string>> out;
+    for (const auto& [mount, why] : daemon_.setup().waiting) out.emplace_back(mount, why);
+    return out;
+}
+
+void ManagerObject::emitDisksChanged() {
+    emitPropertiesChangedSignal(io::iopslimit1::Manager_adaptor::INTERFACE_NAME, {"Devices", "WaitingFor"});
+}
+
 sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> ManagerObject::DefaultLimits() {
     const auto& l = daemon_.setup().cfg.defaults;
     return {l.readIops, l.writeIops, l.readBps, l.writeBps};

@@ -25,6 +25,7 @@ public:
     void emitApplied(const core::ContainerStatus& s);
     void emitFailed(const core::ContainerStatus& s);
     void emitStateChanged();
+    void emitDisksChanged();  // Devices, WaitingFor
 
 private:
     void requireRoot(const char* method);
@@ -49,6 +50,7 @@ private:
     std::string Backend() override;
     std::string Runtime() override;
     std::vector<sdbus::Struct<std::string, std::string, std::string>> Devices() override;
+    std::vector<sdbus::Struct<std::string, std::string>> WaitingFor() override;
     sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> DefaultLimits() override;
     std::string PodSource() override;
     uint64_t LastSyncUSec() override;

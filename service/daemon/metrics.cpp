@@ -56,6 +56,13 @@ std::string renderMetrics(const Daemon& s) {
     w.sample("iopslimit_build_info", {{"version", IOPSLIMIT_VERSION}, {"backend", core::backendName(s.setup().backend)},
                                       {"cgroup_version", core::versionName(s.setup().cgroups.version)}}, 1);
 
+    w.family("iopslimit_data_mount_ready", "gauge",
+             "1 when the DATA_MOUNT resolves to a disk that gets limits, 0 while it is waited for (not mounted yet).");
+    for (const auto& d : s.setup().devices)
+        w.sample("iopslimit_data_mount_ready", {{"mount", d.mountPoint}, {"device", d.dev.str()}}, 1);
+    for (const auto& [mount, why] : s.setup().waiting)
+        w.sample("iopslimit_data_mount_ready", {{"mount", mount}, {"device", ""}}, 0);
+
     std::map<std::string, int> bySource, byState;
     for (auto src : kSources) bySource[std::string(core::sourceName(src))] = 0;
     for (const char* st : {"applied", "pending", "error", "excluded"}) byState[st] = 0;

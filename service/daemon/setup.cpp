@@ -7,6 +7,16 @@ namespace iopslimit::daemon {
 
 using core::makeError;
 
+void Setup::setDataMounts(host::DataMounts m) {
+    devices = std::move(m.devices);
+    waiting = std::move(m.waiting);
+    if (!systemdBackend()) return;  // cgroup files name the device in each line
+    std::map<core::DevNum, std::string> paths;
+    for (const auto& d : devices) paths[d.dev] = cfg.devRoot + "/" + d.name;
+    writer = std::make_unique<host::SystemdUnitWriter>(*systemd, host::makeRawWriter(cgroups.version, cgroups.hierarchy),
+                                                       std::move(paths));
+}
+
 std::string Setup::writerName() const {
     return systemdBackend() ? "systemd" : "cgroup " + std::string(core::versionName(cgroups.version)) + " files";
 }
@@ -37,9 +47,10 @@ core::Result<std::unique_ptr<Setup>> buildSetup(const core::Environment& env, co
     if (auto st = readKubeconfig(s->cfg); !st) return st.error();
     const core::Config& c = s->cfg;
 
-    auto devices = host::resolveDataMounts(c.dataMounts, c.procRoot, c.sysRoot);
-    if (!devices) return makeError("Failed to resolve DATA_MOUNT: " + devices.error().message);
-    s->devices = std::move(devices).value();
+    // A DATA_MOUNT not there yet is waited for (the daemon watches the mount table), not an error.
+    auto mounts = host::resolveDataMounts(c.dataMounts, s->roots());
+    s->devices = std::move(mounts.devices);
+    s->waiting = std::move(mounts.waiting);
     auto cgroups = host::detectCgroups(c);
     if (!cgroups) return makeError("Failed to detect cgroups: " + cgroups.error().message);
     s->cgroups = std::move(cgroups).value();
@@ -73,27 +84,24 @@ core::Result<std::unique_ptr<Setup>> buildSetup(const core::Environment& env, co
     return s;
 }
 
-std::unique_ptr<Setup> setupFromParts(core::Config cfg, host::CgroupSetup cgroups, std::vector<host::BlockDevice> devices,
-                                      std::unique_ptr<host::LimitWriter> writer,
-                                      std::unique_ptr<host::SystemdManager> systemd) {
-    auto s = std::make_unique<Setup>();
-    s->cfg = std::move(cfg);
-    s->cgroups = std::move(cgroups);
-    s->devices = std::move(devices);
-    s->writer = std::move(writer);
-    s->backend = systemd ? core::Backend::Systemd : core::Backend::Cgroupfs;
-    s->systemd = std::move(systemd);
-    return s;
+void logDataDisk(const host::BlockDevice& d) {
+    log::info("Data disk " + d.name + " (" + d.dev.str() + ") for " + d.mountPoint +
+                  (d.fsDev == d.dev ? "" : " (file system on partition " + d.fsDevName + ")") +
+                  (d.mountedAt == d.mountPoint ? "" : ": " + d.describe()),
+              {{"DEVICE", d.dev.str()}});
+    if (d.mountedAt == "/" && d.mountPoint != "/")
+        log::warning("DATA_MOUNT " + d.mountPoint + " is on the root file system: limits apply to the root disk " +
+                     d.name + " until a file system is mounted there");
 }
 
 void logSetup(const Setup& s) {
     const core::Config& c = s.cfg;
     if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
     if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
-    for (const auto& d : s.devices)
-        log::info("Data disk " + d.name + " (" + d.dev.str() + ") for " + d.mountPoint +
-                      (d.fsDev == d.dev ? "" : " (file system on partition " + d.fsDevName + ")"),
-                  {{"DEVICE", d.dev.str()}});
+    for (const auto& d : s.devices) logDataDisk(d);
+    for (const auto& [mount, why] : s.waiting)
+        log::warning("Waiting for DATA_MOUNT " + mount + ": " + why +
+                     "; containers get their limit as soon as it is mounted");
     const auto& g = s.cgroups;
     log::info("Using " + g.note + " at " + g.hierarchy + ", " + std::string(core::driverName(g.layout.driver)) +
               " cgroup driver" + (g.layout.kubeletRoot.empty() ? "" : ", kubelet cgroup root /" + g.layout.kubeletRoot.front()) +

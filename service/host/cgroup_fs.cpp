@@ -70,7 +70,7 @@ std::vector<std::string> listSubdirs(const std::string& path) {
     if (!d) return out;
     while (struct dirent* de = ::readdir(d)) {
         if (de->d_name[0] == '.') continue;
-        if (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && isDirectory(path + "/" + de->d_name)))
+        if (de->d_type == DT_DIR || ((de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) && isDirectory(path + "/" + de->d_name)))
             out.emplace_back(de->d_name);
     }
     ::closedir(d);

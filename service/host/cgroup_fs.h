@@ -15,7 +15,7 @@ namespace iopslimit::host {
 core::Result<std::string> readFile(const std::string& path);
 core::Status writeFile(const std::string& path, const std::string& content);
 bool isDirectory(const std::string& path);
-std::vector<std::string> listSubdirs(const std::string& path);
+std::vector<std::string> listSubdirs(const std::string& path);  // symlinks to directories count (/sys/block)
 
 struct CgroupSetup {
     core::CgroupVersion version = core::CgroupVersion::V2;

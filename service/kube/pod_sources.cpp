@@ -62,7 +62,10 @@ std::string hostForUrl(const std::string& host) {
 KubeletPodSource::KubeletPodSource(const core::Config& cfg, HttpGetter& http) : http_(http) {
     req_.url = "https://" + hostForUrl(cfg.kubelet.host) + ":" + std::to_string(cfg.kubelet.port) + "/pods";
     req_.tokenPath = cfg.kubelet.tokenPath;
-    req_.tls = {cfg.kubelet.caPath, cfg.kubelet.clientCertPath, cfg.kubelet.clientKeyPath, cfg.kubelet.skipVerify};
+    req_.tls.caPath = cfg.kubelet.caPath;
+    req_.tls.clientCertPath = cfg.kubelet.clientCertPath;
+    req_.tls.clientKeyPath = cfg.kubelet.clientKeyPath;
+    req_.tls.skipVerify = cfg.kubelet.skipVerify;
     req_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
     req_.timeoutMs = cfg.httpTimeoutMs;
 }

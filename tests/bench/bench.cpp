@@ -67,10 +67,11 @@ std::string makePodList(size_t count) {
     return Json::writeString(w, out);
 }
 
-template <typename F>
-double medianMs(int runs, F&& f) {
+template <typename F, typename Before = void (*)()>
+double medianMs(int runs, F&& f, Before before = [] {}) {
     std::vector<double> t;
     for (int i = 0; i < runs; ++i) {
+        before();  // not timed
         auto a = std::chrono::steady_clock::now();
         f();
         t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
@@ -198,7 +199,13 @@ int measure(const std::string& file, size_t pods, int runs) {
         daemon::SystemClock clock;
         daemon::Engine engine(telemetry, clock);
         engine.use(*parts);
-        auto pass = [&] { return engine.apply(daemon::Update::fresh(list, core::PodSourceKind::Kubelet)); };
+        // Each pass gets its own copy of the list, moved in as the daemon moves a fresh fetch in;
+        // the copy is made before the clock starts.
+        core::PodList next;
+        auto copyList = [&] { next = list; };
+        auto pass = [&]() -> const daemon::ReconcileReport& {
+            return engine.apply(daemon::Update::fresh(std::move(next), core::PodSourceKind::Kubelet));
+        };
         auto reset = [&] {
             for (const auto& d : dirs) {
                 if (real) {
@@ -210,16 +217,21 @@ int measure(const std::string& file, size_t pods, int runs) {
             }
         };
         Numbers n;
-        n.allChanged = medianMs(runs, [&] {
-            reset();  // counted here, measured alone below
-            n.changed = pass().changed;
-        });
+        n.allChanged = medianMs(
+            runs,
+            [&] {
+                reset();  // counted here, measured alone below
+                n.changed = pass().changed;
+            },
+            copyList);
         n.resetOnly = medianMs(runs, reset);
+        copyList();
         pass();
-        n.noChange = medianMs(runs, [&] { n.unchanged = pass().unchanged; });
+        n.noChange = medianMs(runs, [&] { n.unchanged = pass().unchanged; }, copyList);
         if (!real) {
             // What a Prometheus scrape adds per container: read io.stat + io.pressure, write the
             // limit, IO and pressure series (daemon/metrics.cpp writes these families).
+            copyList();
             auto report = pass();
             std::vector<daemon::ContainerIo> io;
             n.sampleIo = medianMs(runs, [&] { io = daemon::sampleContainers(report.containers, setup, {disk}); });

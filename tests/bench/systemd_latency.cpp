@@ -115,11 +115,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "config: %s\n", cfg.error().message.c_str());
         return 2;
     }
-    auto devices = host::resolveDataMounts(cfg->dataMounts, cfg->procRoot, cfg->sysRoot);
-    if (!devices || devices->empty()) {
-        std::fprintf(stderr, "DATA_MOUNT %s: %s\n", dataMount.c_str(), devices ? "no device" : devices.error().message.c_str());
+    auto mounts = host::resolveDataMounts(cfg->dataMounts, {cfg->procRoot, cfg->sysRoot, cfg->fsRoot});
+    if (mounts.devices.empty()) {
+        std::fprintf(stderr, "DATA_MOUNT %s: %s\n", dataMount.c_str(),
+                     mounts.waiting.empty() ? "no device" : mounts.waiting.front().second.c_str());
         return 2;
     }
+    const auto* devices = &mounts.devices;
     const std::string devPath = cfg->devRoot + "/" + devices->front().name;
 
     std::mt19937_64 rng(std::random_device{}());

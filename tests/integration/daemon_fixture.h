@@ -159,6 +159,7 @@ protected:
         e["CHECK_INTERVAL"] = "3600";
         e["IOPS_LIMIT_ENV_FILES"] = (tmp_.path() / "iops-limit.env").string();
         e["NOTIFY_SOCKET"] = (tmp_.path() / "notify").string();
+        for (const auto& [k, v] : extraEnv_) e[k] = v;
         return e;
     }
 
@@ -206,6 +207,7 @@ protected:
     }
 
     TempDir tmp_;
+    std::map<std::string, std::string> extraEnv_;  // over daemonEnv()
     std::vector<Ctr> containers_;
     std::unique_ptr<Emulator> emu_;
     std::unique_ptr<Process> bus_, daemon_;

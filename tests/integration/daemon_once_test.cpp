@@ -229,10 +229,17 @@ TEST_F(DaemonConfig, InvalidValuesStopTheDaemonNamingTheVariable) {
     }
 }
 
-TEST_F(DaemonConfig, AMissingDataMountIsAStartupError) {
+TEST_F(DaemonConfig, AMissingDataMountIsWaitedForAndOnlyNoDiskAtAllStopsAOnceRun) {
+    // The long-running daemon waits for it (tests/integration/node_events_test.cpp); --once
+    // limits what it can and says what it could not.
     RunResult r = start({{"DATA_MOUNT", "/data,/srv/nowhere"}});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.err.find("Waiting for DATA_MOUNT /srv/nowhere: /srv/nowhere does not exist"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Data disk nvme0n1 (259:0) for /data"), std::string::npos) << r.err;
+    r = start({{"DATA_MOUNT", "/srv/nowhere"}});
     EXPECT_EQ(r.exitCode, 1);
-    EXPECT_NE(r.err.find("DATA_MOUNT /srv/nowhere is not a mount point"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("No data disk to limit: DATA_MOUNT /srv/nowhere: /srv/nowhere does not exist"), std::string::npos)
+        << r.err;
 }
 
 TEST(DaemonCli, HelpVersionAndBadUsage) {

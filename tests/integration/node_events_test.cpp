@@ -83,3 +83,106 @@ INSTANTIATE_TEST_SUITE_P(Layouts, LateKubepods,
                          });
 
 }  // namespace
+
+namespace {
+
+// The fake mount table rewritten as the kernel would show it after a mount (atomically: the
+// daemon may read it at any moment).
+void setMountTable(const fs::path& root, const std::string& extraLine) {
+    writeText(root / "proc/self/mountinfo.new",
+              "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+              "90 22 259:1 / /data rw,noatime shared:40 - xfs /dev/nvme0n1p1 rw,attr2\n" + extraLine);
+    fs::rename(root / "proc/self/mountinfo.new", root / "proc/self/mountinfo");
+}
+
+TEST_F(RunningDaemon, ADataMountMountedLaterIsWaitedForThenLimitedAndFollowedToAnotherDisk) {
+    // A second disk, sdb (8:16), for the move.
+    writeText(tmp_.path() / "sys/devices/virtual/block/sdb/dev", "8:16\n");
+    fs::create_symlink("../../devices/virtual/block/sdb", tmp_.path() / "sys/dev/block/8:16");
+    extraEnv_["DATA_MOUNT"] = "/mnt/late";
+    extraEnv_["METRICS_ADDRESS"] = "127.0.0.1:" + std::to_string(freePort());
+    NotifySocket notify(tmp_.path() / "notify");
+    startBus(false);
+    startDaemon();  // starts although /mnt/late is not mounted: no failed unit after an install
+
+    // Waiting, and saying so everywhere.
+    EXPECT_NE(notify.drain().find("STATUS=Waiting for DATA_MOUNT /mnt/late (/mnt/late does not exist); pods from kubelet"),
+              std::string::npos)
+        << notify.drain();
+    EXPECT_NE(property("WaitingFor").find("\"/mnt/late\" \"/mnt/late does not exist\""), std::string::npos)
+        << property("WaitingFor");
+    EXPECT_NE(ctl("status").out.find("/mnt/late: waiting (/mnt/late does not exist)"), std::string::npos) << ctl("status").out;
+    EXPECT_NE(metrics(std::stoi(extraEnv_["METRICS_ADDRESS"].substr(10))).find(
+                  "iopslimit_data_mount_ready{mount=\"/mnt/late\",device=\"\"} 0"),
+              std::string::npos);
+    EXPECT_NE(daemon_->err().find("Waiting for DATA_MOUNT /mnt/late: /mnt/late does not exist"), std::string::npos);
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "");  // nothing to write to yet
+    EXPECT_NE(ctl("list").out.find("pending"), std::string::npos);
+
+    // Mounted: every container limited at once, no poll (CHECK_INTERVAL=3600).
+    auto t0 = std::chrono::steady_clock::now();
+    setMountTable(tmp_.path(), "95 22 259:1 /late / rw - xfs /dev/nvme0n1p1 rw\n"
+                               "96 22 259:1 /late /mnt/late rw - xfs /dev/nvme0n1p1 rw\n");
+    EXPECT_TRUE(waitFor([&] { return ioMax("e2e-statefulset-0") == "259:0 rbps=max wbps=max riops=200 wiops=200\n"; },
+                        std::chrono::seconds(3)))
+        << ioMax("e2e-statefulset-0") << daemon_->err();
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(took, 1.0) << "limits came " << took << " s after the mount";
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
+    EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "");
+    EXPECT_TRUE(waitFor([&] { return property("WaitingFor") == "a(ss) 0\n"; })) << property("WaitingFor");
+    EXPECT_NE(property("Devices").find("\"/mnt/late\" \"/dev/nvme0n1\" \"259:0\""), std::string::npos) << property("Devices");
+    EXPECT_NE(notify.drain().find("STATUS=Limiting 8 containers on nvme0n1 (259:0) via cgroup v2 files"), std::string::npos)
+        << notify.drain();
+
+    // The mount point moves to another disk: limits follow, ours leave the old one.
+    setMountTable(tmp_.path(), "97 22 8:16 / /mnt/late rw - ext4 /dev/sdb rw\n");
+    EXPECT_TRUE(waitFor([&] { return ioMax("e2e-statefulset-0") == "8:16 rbps=max wbps=max riops=200 wiops=200\n"; },
+                        std::chrono::seconds(3)))
+        << ioMax("e2e-statefulset-0") << daemon_->err();
+    EXPECT_NE(daemon_->err().find("No longer a data disk: nvme0n1 (259:0); removed our limit from 8 container(s) there"),
+              std::string::npos)
+        << daemon_->err();
+    EXPECT_TRUE(daemon_->running());
+}
+
+// DATA_MOUNT as operators write it: a symlink to the mount point, or a directory on the data file
+// system that is not itself a mount point. Resolved as df(1) does, below IOPS_LIMIT_FS_ROOT.
+TEST(DataMount, ASymlinkOrADirectoryOnTheDataFileSystemResolvesToItsDisk) {
+    TempDir t;
+    makeFakeDisk(t.path());
+    writeText(t.path() / "proc/self/mountinfo", "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+                                                "90 22 259:1 / /mnt/disk1 rw,noatime shared:40 - xfs /dev/nvme0n1p1 rw\n");
+    fs::create_directories(t.path() / "fs/mnt/disk1/kubelet/pods");
+    fs::create_directories(t.path() / "fs/var/lib");
+    fs::create_symlink("../../mnt/disk1/kubelet", t.path() / "fs/var/lib/kubelet");
+    fs::create_directories(t.path() / "fs/srv");
+    writeText(t.path() / "cgroup/cgroup.controllers", "io\n");
+    for (const char* dataMount : {"/var/lib/kubelet", "/mnt/disk1/kubelet/pods", "/var/lib/kubelet/pods/"}) {
+        RunResult r = run({IOPSLIMITD_PATH, "--dry-run"},
+                          {{"DATA_MOUNT", dataMount}, {"IOPS_LIMIT_FS_ROOT", (t.path() / "fs").string()},
+                           {"IOPS_LIMIT_PROC_ROOT", (t.path() / "proc").string()},
+                           {"IOPS_LIMIT_SYS_ROOT", (t.path() / "sys").string()}, {"KUBELET_HOST", "127.0.0.1"},
+                           {"KUBELET_PORT", "1"}, {"CGROUP_ROOT", (t.path() / "cgroup").string()},
+                           {"CGROUP_VERSION", "v2"}, {"STATE_DIRECTORY", (t.path() / "state").string()}},
+                          t.path());
+        EXPECT_EQ(r.exitCode, 0) << dataMount << "\n" << r.err;
+        EXPECT_NE(r.err.find(std::string("Data disk nvme0n1 (259:0) for ") + dataMount +
+                             " (file system on partition nvme0n1p1): " + dataMount +
+                             ": xfs on /dev/nvme0n1p1 mounted at /mnt/disk1 -> disk nvme0n1 (259:0)"),
+                  std::string::npos)
+            << r.err;
+    }
+    // A directory on the root file system: its disk, with a warning that it is the root's.
+    RunResult r = run({IOPSLIMITD_PATH, "--dry-run"},
+                      {{"DATA_MOUNT", "/srv"}, {"IOPS_LIMIT_FS_ROOT", (t.path() / "fs").string()},
+                       {"IOPS_LIMIT_PROC_ROOT", (t.path() / "proc").string()},
+                       {"IOPS_LIMIT_SYS_ROOT", (t.path() / "sys").string()}, {"KUBELET_HOST", "127.0.0.1"},
+                       {"KUBELET_PORT", "1"}, {"CGROUP_ROOT", (t.path() / "cgroup").string()}, {"CGROUP_VERSION", "v2"},
+                       {"STATE_DIRECTORY", (t.path() / "state").string()}},
+                      t.path());
+    EXPECT_NE(r.err.find("DATA_MOUNT /srv is on the root file system: limits apply to the root disk vda"), std::string::npos)
+        << r.err;
+}
+
+}  // namespace
