@@ -186,3 +186,56 @@ TEST(DataMount, ASymlinkOrADirectoryOnTheDataFileSystemResolvesToItsDisk) {
 }
 
 }  // namespace
+
+namespace {
+
+// What we set is remembered across restarts: the first pass after a restart corrects exactly
+// what a reload in the same process would have, and leaves what someone else set alone.
+TEST_F(RunningDaemon, ARestartCorrectsWhatChangedWhileStoppedExactlyAsAReloadWould) {
+    startBus(false);
+    startDaemon();
+    ASSERT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
+    ASSERT_EQ(ioMax("e2e-scraper-5f97dc94d8-vkcjl"), "259:0 rbps=max wbps=max riops=500 wiops=500\n");
+    EXPECT_EQ(daemon_->stop(), 0);
+
+    // While it is stopped: one pod gets excluded by a label; an operator sets the same 500 by hand
+    // on a container of another pod that gets excluded too (so that one is not ours any more).
+    Json::Value list;
+    std::ifstream(tmp_.path() / "pods.json") >> list;
+    for (auto& item : list["items"]) {
+        std::string name = item["metadata"]["name"].asString();
+        if (name == "e2e-deployment-79967c5968-8bnn8" || name == "e2e-scraper-5f97dc94d8-vkcjl")
+            item["metadata"]["labels"]["iops-limit"] = "off";
+    }
+    writeText(tmp_.path() / "pods.json", Json::writeString(Json::StreamWriterBuilder(), list));
+    const Ctr* byHand = containerOf("e2e-scraper-5f97dc94d8-vkcjl");
+    writeText(tmp_.path() / "cgroup" / cgroupOf(*byHand, true) / "io.max", "259:0 rbps=max wbps=max riops=501 wiops=501\n");
+    extraEnv_["EXCLUDE_LABEL_SELECTOR"] = "iops-limit=off";
+
+    startDaemon();
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=max wiops=max\n")
+        << daemon_->err();  // ours, and now excluded: removed on the first pass
+    EXPECT_EQ(ioMax("e2e-scraper-5f97dc94d8-vkcjl"), "259:0 rbps=max wbps=max riops=501 wiops=501\n");  // not ours
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_NE(daemon_->err().find("Removed IOPS limit from excluded container"), std::string::npos);
+
+    // A state file from before "ours" was recorded: every decision that was not an exclusion
+    // counts as ours.
+    EXPECT_EQ(daemon_->stop(), 0);
+    Json::Value state;
+    std::ifstream(tmp_.path() / "state/decisions.json") >> state;
+    EXPECT_TRUE(state.isMember("ours"));
+    state.removeMember("ours");
+    state["version"] = 1;
+    const Ctr* statefulset = containerOf("e2e-statefulset-0");
+    for (auto& c : state["containers"])
+        if (c["id"].asString() == statefulset->id) c["excluded"] = false;
+    writeText(tmp_.path() / "state/decisions.json", Json::writeString(Json::StreamWriterBuilder(), state));
+    for (auto& item : list["items"])
+        if (item["metadata"]["name"].asString() == "e2e-statefulset-0") item["metadata"]["labels"]["iops-limit"] = "off";
+    writeText(tmp_.path() / "pods.json", Json::writeString(Json::StreamWriterBuilder(), list));
+    startDaemon();
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=max wiops=max\n") << daemon_->err();
+}
+
+}  // namespace
