@@ -31,6 +31,9 @@ constexpr int kExitFailure = 1, kExitUsage = 2, kExitDenied = 4;
 class Manager : public sdbus::ProxyInterfaces<io::iopslimit1::Manager_proxy> {
 public:
     explicit Manager(sdbus::IConnection& bus) : ProxyInterfaces(bus, "io.iopslimit1", "/io/iopslimit1") {}
+    // Resync replies after a fresh fetch: up to HTTP_TIMEOUT for the kubelet and again for the
+    // API server, more than D-Bus's default 25 s.
+    void resync() { getProxy().callMethod("Resync").onInterface(INTERFACE_NAME).withTimeout(std::chrono::minutes(21)); }
 
 private:
     void onLimitApplied(const std::string&, const std::string&, const std::string&, const std::string&,
@@ -435,7 +438,7 @@ int main(int argc, char** argv) {
             return cmdTop(m, o, legend);
         }
         if (cmd == "resync" && args.size() == 1) {
-            m.Resync();
+            m.resync();
             return 0;
         }
         if (cmd == "reload" && args.size() == 1) {

@@ -1,10 +1,10 @@
 #include "daemon/daemon.h"
 
 #include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +12,7 @@
 
 #include "daemon/io_sampler.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/manager_bus.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_server.h"
@@ -161,7 +162,23 @@ int Daemon::run(int signalFd) {
     }
 
     watchMountTable();
-    resync();
+    // The first fetch runs on the fetch thread like every other: meanwhile the loop feeds the
+    // watchdog, and containers that start get their limit from the watchers (their pod's
+    // settings once known, the last decision or the default until then). READY=1 and the bus
+    // name and the metrics endpoint follow the first pass (becomeReady).
+    watchers_.arm(setup_->cgroups, engine_.layoutGeneration(), setup_->systemd.get(), setup_->cfg.inotify, false);
+    requestFetch();
+    loop_.run();
+    api_.reset();
+    engine_.persist();
+    return 0;
+}
+
+void Daemon::becomeReady() {
+    ready_ = true;
+    // Containers there before the first pass that the pod data did not list: the default or
+    // their pod's settings now, as for any new one (what the first pass limited is skipped).
+    watchers_.rescan();
     updateMetrics();
     if (bus_) {
         try {
@@ -171,14 +188,10 @@ int Daemon::run(int signalFd) {
                        "; limits are still enforced, the D-Bus API is unavailable");
         }
     }
-    sd_notify(0, "READY=1");
+    notify("READY=1");
     notifyStatus();
     log::info("Started: checking every " + std::to_string(setup_->cfg.checkIntervalSec) + " s");
     loop_.addTimer(std::chrono::seconds(setup_->cfg.checkIntervalSec), [this] { tick(); });
-    loop_.run();
-    api_.reset();
-    engine_.persist();
-    return 0;
 }
 
 void Daemon::onSignal() {
@@ -189,7 +202,7 @@ void Daemon::onSignal() {
             reload();
         } else {
             log::info(std::string("Stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
-            sd_notify(0, "STOPPING=1");
+            notify("STOPPING=1");
             loop_.stop();
         }
     }
@@ -201,7 +214,7 @@ void Daemon::tick() {
 }
 
 void Daemon::feedWatchdog() {
-    sd_notify(0, "WATCHDOG=1");
+    notify("WATCHDOG=1");
     loop_.addTimer(watchdogEvery_, [this] { feedWatchdog(); });
 }
 
@@ -225,7 +238,7 @@ void Daemon::updateMetrics() {
               (metrics_->address().loopback() ? "" : " (not loopback: reachable from the network)"));
 }
 
-void Daemon::notifyStatus() { sd_notifyf(0, "STATUS=%s", statusLine().c_str()); }
+void Daemon::notifyStatus() { notify("STATUS=" + statusLine()); }
 
 std::string Daemon::statusLine() const {
     std::string devs, waiting;

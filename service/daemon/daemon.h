@@ -52,9 +52,15 @@ public:
     const std::map<std::string, core::Limits>& overrides() const { return overrides_->all(); }
     core::Status setOverride(const std::string& ns, const std::string& pod, const core::Limits& l);
     core::Result<bool> clearOverride(const std::string& ns, const std::string& pod);
-    // A fetch and a full pass now; "" or why no pod source was reachable.
-    std::string resync();
-    // Re-reads the environment files; "" or why the new configuration was refused.
+    // A fetch (on the fetch thread) and a full pass; done("") or done(why no pod source was
+    // reachable) once the first fetch that starts after this call has been applied. The loop,
+    // the bus and new containers carry on meanwhile.
+    using Done = std::function<void(const std::string& error)>;
+    void requestResync(Done done);
+    // The last-known pods planned and applied again, now (an override changed).
+    void replan();
+    // Re-reads the environment files; "" or why the new configuration was refused. The new one
+    // is in force on the last-known pods when this returns; a fetch follows off the loop.
     std::string reload();
     std::string statusLine() const;
     bool watching() const { return watch_ != nullptr; }  // an API-server watch is configured
@@ -70,6 +76,7 @@ private:
     void dispatchFetched();
     void dispatchWatch();
     void applied(const ReconcileReport& r);
+    void becomeReady();
     // daemon_disks.cpp: DATA_MOUNTs that appear later or move to another disk.
     void watchMountTable();
     void checkDataMounts();
@@ -98,6 +105,8 @@ private:
     std::unique_ptr<kube::PodWatch> watch_;
     kube::WatchedPods watched_;
     bool fetchSoon_ = false;  // a fetch for unknown new containers is scheduled
+    bool ready_ = false;      // READY=1 sent: after the first fetch was applied
+    std::vector<std::pair<uint64_t, Done>> resyncWaiters_;  // (fetch number that answers, callback)
     bool persistSoon_ = false;
     std::unique_ptr<host::MountWatcher> mountTable_;
     bool mountsSoon_ = false;

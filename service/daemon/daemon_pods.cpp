@@ -1,11 +1,11 @@
 // The daemon's pod flow: the fetch thread and the API-server watch for the current setup, their
 // results handed to the engine on the loop, resync, reload and overrides.
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "core/quantity.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/manager_bus.h"
 #include "daemon/pod_fetcher.h"
 
@@ -59,6 +59,10 @@ void Daemon::startSources() {
     s->kubelet->setAbort([f] { return f->abortRequested(); });
     if (s->apiserver) s->apiserver->setAbort([f] { return f->abortRequested(); });
     watched_.clear();
+    if (!resyncWaiters_.empty()) {  // asked before a reload replaced the fetcher: the new one answers
+        uint64_t number = fetcher_->request();
+        for (auto& w : resyncWaiters_) w.first = number;
+    }
     if (!s->cfg.apiServer.server.empty()) {
         int wfd = watchFd_;
         watch_ = std::make_unique<kube::PodWatch>(s->cfg, *s->http, [wfd] { wake(wfd); });
@@ -75,7 +79,11 @@ void Daemon::stopSources() {
 
 void Daemon::requestFetch() {
     if (fetcher_) fetcher_->request();
-    else resync();
+}
+
+void Daemon::requestResync(Done done) {
+    if (!fetcher_) return done("not running");
+    resyncWaiters_.emplace_back(fetcher_->request(), std::move(done));
 }
 
 void Daemon::dispatchFetched() {
@@ -83,8 +91,19 @@ void Daemon::dispatchFetched() {
     if (!fetcher_) return;
     auto f = fetcher_->take();
     if (!f) return;
-    logFetch(*f, setup_->sources->hasApiServer());
-    applied(engine_.apply(Update::fromFetch(std::move(*f))));
+    logFetch(f->result, setup_->sources->hasApiServer());
+    std::string error = f->result.error();
+    const ReconcileReport& r = engine_.apply(Update::fromFetch(std::move(f->result)));
+    applied(r);
+    if (!r.podsFresh && !r.fallback) error = "no pod source reachable: " + error;
+    else error.clear();
+    auto waiters = std::move(resyncWaiters_);
+    resyncWaiters_.clear();
+    for (auto& [number, done] : waiters) {
+        if (number <= f->number) done(error);
+        else resyncWaiters_.emplace_back(number, std::move(done));
+    }
+    if (!ready_) becomeReady();
 }
 
 void Daemon::dispatchWatch() {
@@ -106,16 +125,10 @@ void Daemon::applied(const ReconcileReport&) {
     notifyStatus();
 }
 
-std::string Daemon::resync() {
-    auto f = fetchNow();
-    std::string error = f.error();
-    const ReconcileReport& r = engine_.apply(Update::fromFetch(std::move(f)));
-    applied(r);
-    return r.podsFresh || r.fallback ? std::string() : "no pod source reachable: " + error;
-}
+void Daemon::replan() { applied(engine_.apply(Update::replanned())); }
 
 std::string Daemon::reload() {
-    sd_notify(0, "RELOADING=1");
+    notify("RELOADING=1");
     core::Environment env = env_;
     for (const auto& f : envFiles_) {
         auto text = host::readFile(f);
@@ -137,10 +150,11 @@ std::string Daemon::reload() {
         if (mountTable_) watchMountTable();  // IOPS_LIMIT_PROC_ROOT may have changed
         if (api_) api_->emitDisksChanged();
         log::info("Reloaded configuration");
+        replan();        // in force on the pods known now
+        requestFetch();  // and on fresh ones as soon as a source answers
     }
     updateMetrics();
-    resync();
-    sd_notify(0, "READY=1");
+    notify("READY=1");
     notifyStatus();
     return error;
 }

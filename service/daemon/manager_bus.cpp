@@ -88,7 +88,7 @@ void ManagerObject::SetPodOverride(const std::string& ns, const std::string& pod
         if (v > core::kMaxLimitValue) throw sdbus::Error(kInvalidArgs, "limit " + std::to_string(v) + " is too large");
     auto st = daemon_.setOverride(ns, pod, core::Limits{readIops, writeIops, readBps, writeBps});
     if (!st) throw sdbus::Error(kFailed, "Failed to save override: " + st.error().message);
-    if (auto err = daemon_.resync(); !err.empty()) throw sdbus::Error(kFailed, "Override saved, but reconcile failed: " + err);
+    daemon_.replan();  // in force on the pods known now; no fetch (a hung kubelet cannot delay it)
 }
 
 void ManagerObject::ClearPodOverride(const std::string& ns, const std::string& pod) {
@@ -97,7 +97,7 @@ void ManagerObject::ClearPodOverride(const std::string& ns, const std::string& p
     auto r = daemon_.clearOverride(ns, pod);
     if (!r) throw sdbus::Error(kFailed, "Failed to save overrides: " + r.error().message);
     if (!*r) throw sdbus::Error(kInvalidArgs, "no override for pod " + ns + "/" + pod);
-    if (auto err = daemon_.resync(); !err.empty()) throw sdbus::Error(kFailed, "Override cleared, but reconcile failed: " + err);
+    daemon_.replan();
 }
 
 std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> ManagerObject::ListOverrides() {
@@ -109,9 +109,19 @@ std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint64_t
     return out;
 }
 
-void ManagerObject::Resync() {
+void ManagerObject::Resync(sdbus::Result<>&& result) {
     requireRoot("Resync");
-    if (auto err = daemon_.resync(); !err.empty()) throw sdbus::Error(kFailed, err);
+    // Answered once a fetch that starts after this call has been applied; the loop, the bus and
+    // new containers carry on meanwhile.
+    auto pending = std::make_shared<sdbus::Result<>>(std::move(result));
+    daemon_.requestResync([pending](const std::string& error) {
+        try {
+            if (error.empty()) pending->returnResults();
+            else pending->returnError(sdbus::Error(kFailed, error));
+        } catch (const sdbus::Error&) {
+            // the caller went away
+        }
+    });
 }
 
 void ManagerObject::Reload() {

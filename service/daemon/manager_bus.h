@@ -40,7 +40,7 @@ private:
                         const uint64_t& writeIops, const uint64_t& readBps, const uint64_t& writeBps) override;
     void ClearPodOverride(const std::string& ns, const std::string& pod) override;
     std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint64_t, uint64_t>> ListOverrides() override;
-    void Resync() override;
+    void Resync(sdbus::Result<>&& result) override;
     void Reload() override;
 
     std::string Version() override;

@@ -14,17 +14,20 @@ PodFetcher::~PodFetcher() {
     thread_.join();
 }
 
-void PodFetcher::request() {
+uint64_t PodFetcher::request() {
+    uint64_t next;
     {
         std::lock_guard l(m_);
         requested_ = true;
+        next = started_ + 1;
     }
     cv_.notify_all();
+    return next;
 }
 
-std::optional<kube::FetchResult> PodFetcher::take() {
+std::optional<PodFetcher::Fetched> PodFetcher::take() {
     std::lock_guard l(m_);
-    std::optional<kube::FetchResult> r = std::move(result_);
+    std::optional<Fetched> r = std::move(result_);
     result_.reset();
     return r;
 }
@@ -46,12 +49,13 @@ void PodFetcher::run() {
         if (stopping_) return;
         requested_ = false;
         running_ = true;
+        uint64_t number = ++started_;
         l.unlock();
         kube::FetchResult r = fetch_();
         l.lock();
         running_ = false;
         if (stopping_) return;
-        result_ = std::move(r);  // a newer result replaces one not taken yet
+        result_ = Fetched{number, std::move(r)};  // a newer result replaces one not taken yet
         l.unlock();
         wake_();
         l.lock();

@@ -20,10 +20,15 @@ public:
     PodFetcher(const PodFetcher&) = delete;
     PodFetcher& operator=(const PodFetcher&) = delete;
 
-    // Asks for a fetch; requests while one runs coalesce into one more after it.
-    void request();
+    // Asks for a fetch; requests while one runs coalesce into one more after it. Returns the
+    // number of the fetch that will answer it: one started after this call.
+    uint64_t request();
+    struct Fetched {
+        uint64_t number = 0;  // fetches are numbered from 1 in the order they start
+        kube::FetchResult result;
+    };
     // The latest finished fetch, if any (loop thread).
-    std::optional<kube::FetchResult> take();
+    std::optional<Fetched> take();
     bool busy() const;
     // For the pod sources' abort hook: true once the fetcher is stopping.
     bool abortRequested() const;
@@ -36,7 +41,8 @@ private:
     mutable std::mutex m_;
     std::condition_variable cv_;
     bool requested_ = false, running_ = false, stopping_ = false;
-    std::optional<kube::FetchResult> result_;
+    uint64_t started_ = 0;
+    std::optional<Fetched> result_;
     std::thread thread_;
 };
 

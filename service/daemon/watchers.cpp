@@ -5,7 +5,7 @@
 namespace iopslimit::daemon {
 
 void ContainerWatchers::arm(const host::CgroupSetup& setup, unsigned generation, host::SystemdManager* systemd,
-                            bool inotify) {
+                            bool inotify, bool reportExisting) {
     if (systemd && systemd != subscribed_) {
         subscribed_ = systemd;
         // The handler asks systemd nothing: any call about a unit that is gone loads a placeholder
@@ -24,7 +24,7 @@ void ContainerWatchers::arm(const host::CgroupSetup& setup, unsigned generation,
     if (inotify_) log::info("Cgroup layout changed: watching " + core::kubepodsCgroup(setup.layout) + " for new containers");
     generation_ = generation;
     // Containers that appeared meanwhile are reported too; the engine skips what it already limited.
-    inotify_ = std::make_unique<host::CgroupWatcher>(setup, onCgroup_, onLayout_);
+    inotify_ = std::make_unique<host::CgroupWatcher>(setup, onCgroup_, onLayout_, reportExisting);
     inotify_->onWatchError = [](const std::string& m) { log::warning(m); };
     if (inotify_->fd() < 0)
         log::warning("Failed to set up inotify on the cgroup tree (fs.inotify.max_user_instances?); new containers "

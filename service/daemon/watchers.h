@@ -24,8 +24,14 @@ public:
     ContainerWatchers(OnCgroup onCgroup, Locate locate, std::function<void()> onLayout)
         : onCgroup_(std::move(onCgroup)), locate_(std::move(locate)), onLayout_(std::move(onLayout)) {}
 
-    // generation: changes whenever setup's layout does (Engine::layoutGeneration).
-    void arm(const host::CgroupSetup& setup, unsigned generation, host::SystemdManager* systemd, bool inotify);
+    // generation: changes whenever setup's layout does (Engine::layoutGeneration). reportExisting:
+    // false before the first full pass (it handles the containers already there).
+    void arm(const host::CgroupSetup& setup, unsigned generation, host::SystemdManager* systemd, bool inotify,
+             bool reportExisting = true);
+    // Reports every container cgroup there is (the engine skips what is ours already).
+    void rescan() {
+        if (inotify_) inotify_->rescan(true);
+    }
     void disarm();
     int fd() const { return inotify_ ? inotify_->fd() : -1; }
     void dispatch() {

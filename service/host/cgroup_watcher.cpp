@@ -11,7 +11,7 @@ namespace iopslimit::host {
 
 
 CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer,
-                             std::function<void()> onLayout)
+                             std::function<void()> onLayout, bool reportExisting)
     : setup_(setup),
       onContainer_(std::move(onContainer)),
       onLayout_(std::move(onLayout)),
@@ -19,7 +19,7 @@ CgroupWatcher::CgroupWatcher(const CgroupSetup& setup, std::function<void(const 
     fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     // Containers that appeared between the last reconcile and now are reported too; the
     // receiver skips what it already limited.
-    rescan(true);
+    rescan(reportExisting);
 }
 
 CgroupWatcher::~CgroupWatcher() {

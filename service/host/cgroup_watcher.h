@@ -17,8 +17,10 @@ public:
     // is only assumed (setup.driverDetected false: no kubepods tree at start), onLayout() runs
     // when a kubepods tree of either driver appears at the top or one level down (a kubelet
     // --cgroup-root): the caller re-detects the layout and arms a watcher for it.
+    // reportExisting: whether the containers already there are reported too (false before the
+    // first full pass, which handles them).
     CgroupWatcher(const CgroupSetup& setup, std::function<void(const std::string&)> onContainer,
-                  std::function<void()> onLayout = nullptr);
+                  std::function<void()> onLayout = nullptr, bool reportExisting = true);
     ~CgroupWatcher();
     CgroupWatcher(const CgroupWatcher&) = delete;
     CgroupWatcher& operator=(const CgroupWatcher&) = delete;
