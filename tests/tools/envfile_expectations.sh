@@ -24,7 +24,8 @@
 #
 # Needs root and what tests/system/lib.sh's require_testhost needs. Exit 0 written, 1 failure,
 # 77 cannot run here (with the reason). Own testhost name (ENVFILE_TESTHOST_NAME, default
-# iops-limit-envfile) and state dir; the testhost is stopped on every exit path.
+# iops-limit-envfile) and state dir (ENVFILE_TESTHOST_STATE, default in its temp dir); the
+# testhost is stopped on every exit path.
 # shellcheck source-path=SCRIPTDIR
 set -u -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../system/lib.sh"
@@ -32,6 +33,7 @@ set -u -o pipefail
 SAMPLES=${ENVFILE_SAMPLES:-$REPO/tests/data/envfiles}
 OUT=${1:-$SAMPLES/expected.json}
 TH_NAME_ENVFILE=${ENVFILE_TESTHOST_NAME:-iops-limit-envfile}
+TH_STATE_ENVFILE=${ENVFILE_TESTHOST_STATE:-$WORK/th-state}
 IN=/srv/iops-limit-envfiles        # the samples inside the testhost (a copy, bound in)
 IN_OUT=/srv/iops-limit-envfiles-out
 
@@ -39,7 +41,7 @@ require_testhost
 compgen -G "$SAMPLES/*.env" > /dev/null || die "no samples in $SAMPLES"
 [ -e "$CG2/$TH_NAME_ENVFILE" ] &&
     die "$CG2/$TH_NAME_ENVFILE exists: a testhost '$TH_NAME_ENVFILE' is running or was left over by an earlier run (stop it: SYSD_TESTHOST_IO=0 SYSD_TESTHOST_NAME=$TH_NAME_ENVFILE SYSD_TESTHOST_STATE=<its state dir> <patched systemd-testhost> stop, or kill its processes and rmdir the cgroup)"
-make_noio_testhost "$TH_NAME_ENVFILE" "$WORK/th-state"
+make_noio_testhost "$TH_NAME_ENVFILE" "$TH_STATE_ENVFILE"
 CLEANUP_HOOKS+=(stop_testhost)
 
 # A copy of the samples (systemd only reads them; the source tree is never bound in) and the
@@ -85,7 +87,8 @@ if ! SYSD_TESTHOST_BINDS="$WORK/samples:$IN $WORK/out:$IN_OUT" th start < /dev/n
 fi
 echo "    up in $((SECONDS - t0)) s"
 
-log "$(ls "$WORK/samples" | wc -l) samples, one transient unit each"
+samples=("$WORK"/samples/*.env)
+log "${#samples[@]} samples, one transient unit each"
 t0=$SECONDS
 th exec bash "$IN_OUT/run.sh" "$IN" "$IN_OUT" < /dev/null || die "running the samples in the testhost failed"
 echo "    $(cat "$WORK/out/systemd-version") in $((SECONDS - t0)) s"
