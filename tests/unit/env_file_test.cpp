@@ -468,5 +468,30 @@ TEST(EnvFileSamples, ReloadSeesWhatStartSaw) {
     EXPECT_EQ(atReload->dataMounts, std::vector<std::string>{"/data"});  // the export line is ignored: the default
 }
 
+// The file we ship (every variable commented out at its default) reads without a warning, also
+// with every variable uncommented, and then gives parseConfig a valid configuration.
+TEST(EnvFileSamples, TheShippedFileReadsCleanly) {
+    const std::string shipped = readBytes(std::string(IOPSLIMIT_TEST_DATA) + "/../../systemd/iops-limit.env");
+    ASSERT_FALSE(shipped.empty());
+    EnvFileContents asShipped = parseEnvFile(shipped);
+    EXPECT_TRUE(asShipped.variables.empty());
+    EXPECT_TRUE(asShipped.warnings.empty());
+    std::string active;
+    for (size_t i = 0; i < shipped.size();) {
+        size_t j = shipped.find('\n', i);
+        std::string line = shipped.substr(i, j == std::string::npos ? std::string::npos : j - i + 1);
+        if (line.size() > 2 && line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' && line.find('=') != std::string::npos)
+            line.erase(0, 1);
+        active += line;
+        i = j == std::string::npos ? shipped.size() : j + 1;
+    }
+    EnvFileContents all = parseEnvFile(active);
+    EXPECT_GE(all.variables.size(), 30u);
+    for (const auto& w : all.warnings) ADD_FAILURE() << w.line << " " << w.key << ": " << w.message;
+    EXPECT_TRUE(checkStartupEnvironment(all.variables).empty());
+    auto config = parseConfig(all.variables, "node");
+    EXPECT_TRUE(config.ok()) << (config.ok() ? "" : config.error().message);
+}
+
 }  // namespace
 }  // namespace iopslimit::core
