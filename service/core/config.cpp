@@ -58,6 +58,17 @@ const std::vector<ConfigVariable>& configVariables() {
     return vars;
 }
 
+std::vector<EnvFileWarning> checkStartupEnvironment(const Environment& env) {
+    std::vector<EnvFileWarning> out;
+    for (const auto& v : configVariables()) {
+        auto it = env.find(v.name);
+        if (it == env.end()) continue;
+        auto w = checkEnvironmentValue(it->first, it->second);
+        out.insert(out.end(), w.begin(), w.end());
+    }
+    return out;
+}
+
 Result<MetricsAddress> parseMetricsAddress(std::string_view s) {
     MetricsAddress a;
     std::string_view host, port;
@@ -164,40 +175,6 @@ Result<unsigned> parseUnsigned(const char* var, const std::string& v, unsigned m
 }
 
 }  // namespace
-
-Environment parseEnvironmentFile(std::string_view text) {
-    Environment env;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t j = text.find('\n', i);
-        if (j == std::string_view::npos) j = text.size();
-        std::string line = trim(text.substr(i, j - i));
-        i = j + 1;
-        if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-        if (line.rfind("export ", 0) == 0) line = trim(std::string_view(line).substr(7));
-        auto eq = line.find('=');
-        if (eq == std::string::npos || eq == 0) continue;
-        std::string key = trim(std::string_view(line).substr(0, eq));
-        bool validKey = !key.empty() && !std::isdigit(static_cast<unsigned char>(key[0]));
-        for (char c : key) validKey = validKey && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-        if (!validKey) continue;
-        std::string value = trim(std::string_view(line).substr(eq + 1));
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
-            char q = value.front();
-            std::string inner = value.substr(1, value.size() - 2), out;
-            for (size_t k = 0; k < inner.size(); ++k) {
-                if (q == '"' && inner[k] == '\\' && k + 1 < inner.size()) ++k;
-                out += inner[k];
-            }
-            value = out;
-        } else {
-            auto hash = value.find(" #");
-            if (hash != std::string::npos) value = trim(std::string_view(value).substr(0, hash));
-        }
-        env[key] = value;
-    }
-    return env;
-}
 
 Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     Reader r(env);

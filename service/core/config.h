@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/cgroup_path.h"
+#include "core/env_file.h"
 #include "core/filter.h"
 #include "core/limits.h"
 #include "core/result.h"
@@ -75,12 +76,6 @@ struct Config {
     bool inotify = true;  // IOPS_LIMIT_NO_INOTIFY=1 (test seam): no cgroup watcher
 };
 
-using Environment = std::map<std::string, std::string>;
-
-// KEY=VALUE lines of an environment file as systemd reads them (EnvironmentFile=): comments,
-// blank lines, optional "export ", single or double quotes. Malformed lines are skipped.
-Environment parseEnvironmentFile(std::string_view text);
-
 // hostname is used (lower-cased) when NODE_NAME is unset.
 Result<Config> parseConfig(const Environment& env, std::string_view hostname);
 
@@ -91,5 +86,11 @@ struct ConfigVariable {
     const char* help;
 };
 const std::vector<ConfigVariable>& configVariables();
+
+// The daemon's environment at start, as systemd built it from EnvironmentFile= (quoting gone):
+// warnings (line 0) for the values of the variables above that an operator probably did not mean,
+// see checkEnvironmentValue in env_file.h (e.g. EXCLUDE_NAMESPACES="kube-system,batch  # batch
+// jobs"). Other variables of the process are not looked at. Never an error: parseConfig decides.
+std::vector<EnvFileWarning> checkStartupEnvironment(const Environment& env);
 
 }  // namespace iopslimit::core

@@ -10,6 +10,7 @@
 #   label_selector  each labelled pod's labels as a selector plus the labels themselves
 #   cgroup_path   each path of the coroot-node-agent vectors
 #   config        systemd/iops-limit.env as shipped and with every variable uncommented
+#   env_file      the samples in tests/data/envfiles smaller than 8 KiB
 cmake_minimum_required(VERSION 3.19)  # string(JSON)
 
 foreach(var SOURCE_DIR WORK_DIR TARGETS)
@@ -134,5 +135,18 @@ file(READ ${SOURCE_DIR}/systemd/iops-limit.env envfile)
 seed(config iops-limit.env "${envfile}")
 string(REGEX REPLACE "\n#([A-Z_]+=)" "\n\\1" active "${envfile}")
 seed(config iops-limit-active.env "${active}")
+
+# The environment file samples whose reading by systemd is recorded (tests/data/envfiles), but
+# for the two of 128 KiB: libFuzzer would take its input length from them.
+if(env_file IN_LIST TARGETS)
+  file(GLOB envfiles ${DATA}/envfiles/*.env)
+  foreach(f ${envfiles})
+    file(SIZE ${f} size)
+    if(size LESS 8192)
+      file(COPY ${f} DESTINATION ${WORK_DIR}/seeds/env_file)
+      math(EXPR count "${count} + 1")
+    endif()
+  endforeach()
+endif()
 
 message(STATUS "fuzz seeds: ${count} derived from tests/data and systemd/ into ${WORK_DIR}/seeds")
