@@ -57,6 +57,11 @@ Daemon::~Daemon() {
 
 core::Status Daemon::start(bool longRunning) {
     longRunning_ = longRunning;
+    // What systemd made of the files (lines it dropped, a trailing "# comment" kept in a value)
+    // and what the environment holds that is probably not what was meant.
+    fromFiles_ = readEnvFiles();
+    for (const auto& w : core::checkStartupEnvironment(env_))
+        if (!fromFiles_.count(w.key)) log::warning(w.message);
     auto s = buildSetup(env_, hostname_, bus_);
     if (!s) return s.error();
     const std::string& dir = s.value()->cfg.stateDirectory;

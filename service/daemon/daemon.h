@@ -68,6 +68,8 @@ public:
     unsigned watchRestarts() const;
 
 private:
+    // The environment files as systemd reads them, warnings logged; rejected ones give nothing.
+    core::Environment readEnvFiles() const;
     // daemon_pods.cpp: where pods come from and what happens with them.
     kube::FetchResult fetchNow();  // on the calling thread, logged
     void startSources();
@@ -88,6 +90,7 @@ private:
     void feedWatchdog();
 
     core::Environment env_;
+    core::Environment fromFiles_;  // what the environment files gave at start (systemd put it in env_)
     std::string hostname_;
     std::vector<std::string> envFiles_;
     sdbus::IConnection* bus_;

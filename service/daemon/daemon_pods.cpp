@@ -127,14 +127,30 @@ void Daemon::applied(const ReconcileReport&) {
 
 void Daemon::replan() { applied(engine_.apply(Update::replanned())); }
 
+core::Environment Daemon::readEnvFiles() const {
+    core::Environment env;
+    for (const auto& file : envFiles_) {
+        auto text = host::readFile(file);
+        if (!text) continue;  // "-" semantics: a missing file is fine
+        auto f = core::parseEnvFile(*text);
+        for (const auto& w : f.warnings) {
+            std::string line = file + (w.line ? ":" + std::to_string(w.line) : "") + ": " + w.message;
+            if (f.rejected) log::error(line);
+            else log::warning(line);
+        }
+        for (auto& [k, v] : f.variables) env[k] = std::move(v);
+    }
+    return env;
+}
+
 std::string Daemon::reload() {
     notify("RELOADING=1");
+    // What a restart would see: the environment systemd gave us minus what the files gave it at
+    // start, plus the files as they are now (a variable deleted from a file is gone).
     core::Environment env = env_;
-    for (const auto& f : envFiles_) {
-        auto text = host::readFile(f);
-        if (!text) continue;  // "-" semantics: a missing file is fine
-        for (auto& [k, v] : core::parseEnvironmentFile(*text)) env[k] = v;
-    }
+    for (const auto& [k, v] : fromFiles_)
+        if (auto it = env.find(k); it != env.end() && it->second == v) env.erase(it);
+    for (auto& [k, v] : readEnvFiles()) env[k] = std::move(v);
     std::string error;
     auto s = buildSetup(env, hostname_, bus_);
     if (!s) {

@@ -239,3 +239,40 @@ TEST_F(RunningDaemon, ARestartCorrectsWhatChangedWhileStoppedExactlyAsAReloadWou
 }
 
 }  // namespace
+
+namespace {
+
+// One meaning for the environment file: what systemd gave the process at start (simulated here
+// by putting the file's values, as systemd 252 reads them, into the daemon's environment) and
+// what a reload reads are the same, trailing " # comment" included; and a variable deleted from
+// the file is gone after a reload, as after a restart.
+TEST_F(RunningDaemon, StartAndReloadReadTheEnvironmentFileTheSameWay) {
+    const std::string file = "# the operator's file\n"
+                             "EXCLUDE_NAMESPACES=kube-system,scraper  # scraper jobs\n"
+                             "CONTAINER_IOPS_LIMIT=300\n"
+                             "export CHECK_INTERVAL=5\n";
+    writeText(tmp_.path() / "iops-limit.env", file);
+    extraEnv_["EXCLUDE_NAMESPACES"] = "kube-system,scraper  # scraper jobs";  // what systemd passes
+    extraEnv_["CONTAINER_IOPS_LIMIT"] = "300";
+    startBus(false);
+    startDaemon();
+    // "scraper  # scraper jobs" is not the namespace scraper: its pods stay limited.
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");
+    EXPECT_EQ(ioMax("e2e-deployment-79967c5968-8bnn8"), "259:0 rbps=max wbps=max riops=300 wiops=300\n");
+    std::string err = daemon_->err();
+    EXPECT_NE(err.find("iops-limit.env:2: "), std::string::npos) << err;     // the trailing comment
+    EXPECT_NE(err.find("# scraper jobs"), std::string::npos) << err;
+    EXPECT_NE(err.find("iops-limit.env:4: "), std::string::npos) << err;     // export: ignored by systemd
+
+    ASSERT_EQ(ctl("reload").exitCode, 0);
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=200 wiops=200\n");  // same meaning
+    EXPECT_EQ(property("DefaultLimits"), "(tttt) 300 300 0 0\n");
+
+    // The operator fixes the comment and drops the default: the reload sees exactly that.
+    writeText(tmp_.path() / "iops-limit.env", "# scraper jobs\nEXCLUDE_NAMESPACES=kube-system,scraper\n");
+    ASSERT_EQ(ctl("reload").exitCode, 0);
+    EXPECT_EQ(property("DefaultLimits"), "(tttt) 500 500 0 0\n");  // not the 300 of the start
+    EXPECT_EQ(ioMax("e2e-statefulset-0"), "259:0 rbps=max wbps=max riops=max wiops=max\n");  // excluded now
+}
+
+}  // namespace

@@ -104,8 +104,11 @@ void check(const QCase& c) {
     const std::string& m = r.error().message;
     EXPECT_EQ(m.rfind("\"", 0), 0u) << m;  // starts with the quoted text
     EXPECT_NE(m.find(faultPhrase(c.outcome)), std::string::npos) << m;
-    for (Q other : {Q::Negative, Q::BelowOneByte, Q::TooLarge, Q::NotAQuantity, Q::TooLong})
-        if (other != c.outcome) EXPECT_EQ(m.find(faultPhrase(other)), std::string::npos) << m;
+    for (Q other : {Q::Negative, Q::BelowOneByte, Q::TooLarge, Q::NotAQuantity, Q::TooLong}) {
+        if (other != c.outcome) {
+            EXPECT_EQ(m.find(faultPhrase(other)), std::string::npos) << m;
+        }
+    }
 }
 
 // Kubernetes' own cases: kubernetes/apimachinery v0.36.3 (40bf4b2b62f8838b9b37de7b407793f1f17ee225)
