@@ -319,4 +319,29 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     return c;
 }
 
+std::string protectHomeHint(std::string_view path) {
+    for (std::string_view dir : {"/root", "/home", "/run/user"})
+        if (path == dir || (path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/'))
+            return "iops-limitd.service has ProtectHome=yes, which hides /root, /home and /run/user from it: keep "
+                   "credentials where the kubelet keeps them (/var/lib/kubelet/pki, /etc/kubernetes)";
+    return {};
+}
+
+std::vector<std::pair<std::string, std::string>> credentialFiles(const Config& c) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto add = [&](const char* var, const std::string& path) {
+        if (!path.empty()) out.emplace_back(var, path);
+    };
+    add("KUBELET_CA_PATH", c.kubelet.caPath);
+    add("KUBELET_CLIENT_CERT_PATH", c.kubelet.clientCertPath);
+    add("KUBELET_CLIENT_KEY_PATH", c.kubelet.clientKeyPath);
+    add("KUBELET_TOKEN_PATH", c.kubelet.tokenPath);
+    const bool fromKubeconfig = !c.kubeconfigPath.empty();
+    add(fromKubeconfig ? "KUBECONFIG (certificate-authority)" : "KUBE_CA_PATH", c.apiServer.caPath);
+    add(fromKubeconfig ? "KUBECONFIG (tokenFile)" : "KUBE_TOKEN_PATH", c.apiServer.tokenPath);
+    add("KUBECONFIG (client-certificate)", c.apiServer.clientCertPath);
+    add("KUBECONFIG (client-key)", c.apiServer.clientKeyPath);
+    return out;
+}
+
 }  // namespace iopslimit::core

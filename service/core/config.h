@@ -76,6 +76,15 @@ struct Config {
     bool inotify = true;  // IOPS_LIMIT_NO_INOTIFY=1 (test seam): no cgroup watcher
 };
 
+// The packaged unit has ProtectHome=yes: /root, /home and /run/user are empty to the daemon. For a
+// credential path below them, the sentence to add to "cannot read …" (naming the setting and where
+// credentials belong); "" for any other path.
+std::string protectHomeHint(std::string_view path);
+
+// Every credential file the configuration names, with its variable: KUBELET_CA_PATH, …, and the
+// files a kubeconfig refers to (named "KUBECONFIG (client-certificate)" and so on).
+std::vector<std::pair<std::string, std::string>> credentialFiles(const Config& c);
+
 // hostname is used (lower-cased) when NODE_NAME is unset.
 Result<Config> parseConfig(const Environment& env, std::string_view hostname);
 

@@ -28,7 +28,11 @@ core::Status readKubeconfig(core::Config& c) {
     if (!c.apiServer.server.empty() || c.kubeconfigPath.empty()) return core::okStatus();
     const std::string& path = c.kubeconfigPath;
     auto text = host::readFile(path);
-    if (!text) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + text.error().message);
+    if (!text) {
+        std::string hint = core::protectHomeHint(path);
+        return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + text.error().message +
+                         (hint.empty() ? "" : "; " + hint));
+    }
     auto slash = path.rfind('/');
     auto kc = core::parseKubeconfig(*text, slash == std::string::npos ? std::string() : path.substr(0, slash));
     if (!kc) return makeError("Invalid configuration: KUBECONFIG=" + path + ": " + kc.error().message);
@@ -98,6 +102,12 @@ void logSetup(const Setup& s) {
     const core::Config& c = s.cfg;
     if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
     if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
+    for (const auto& [var, path] : core::credentialFiles(c))
+        if (auto f = host::readFile(path); !f) {  // said once here; every fetch will fail on it too
+            std::string hint = core::protectHomeHint(path);
+            log::warning(var + "=" + path + ": cannot read it: " + f.error().message.substr(path.size() + 2) +
+                         (hint.empty() ? "" : "; " + hint));
+        }
     for (const auto& d : s.devices) logDataDisk(d);
     for (const auto& [mount, why] : s.waiting)
         log::warning("Waiting for DATA_MOUNT " + mount + ": " + why +

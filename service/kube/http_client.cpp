@@ -1,6 +1,7 @@
 #include "kube/http_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -8,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+
+#include "core/config.h"
 
 namespace iopslimit::kube {
 
@@ -54,7 +57,10 @@ int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 Result<std::string> readToken(const std::string& path) {
     std::ifstream in(path);
-    if (!in) return makeError("cannot read token file " + path + ": " + std::strerror(errno));
+    if (!in) {
+        std::string hint = core::protectHomeHint(path);
+        return makeError("cannot read token file " + path + ": " + std::strerror(errno) + (hint.empty() ? "" : "; " + hint));
+    }
     std::stringstream ss;
     ss << in.rdbuf();
     std::string t = ss.str();
@@ -103,6 +109,12 @@ Result<HttpResponse> CurlHttpGetter::get(const HttpRequest& req) {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
+    // An unreadable credential file is named as such (curl's words for it are TLS errors).
+    for (const std::string* file : {&req.tls.caPath, &req.tls.clientCertPath, &req.tls.clientKeyPath})
+        if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+            std::string hint = core::protectHomeHint(*file);
+            return makeError("cannot read " + *file + ": " + std::strerror(errno) + (hint.empty() ? "" : "; " + hint));
+        }
     std::string auth;
     if (!req.token.empty()) auth = "Authorization: Bearer " + req.token;
     if (!req.tokenPath.empty()) {

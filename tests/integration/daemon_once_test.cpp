@@ -242,6 +242,32 @@ TEST_F(DaemonConfig, AMissingDataMountIsWaitedForAndOnlyNoDiskAtAllStopsAOnceRun
         << r.err;
 }
 
+// Credentials under /root or /home are hidden by the packaged unit's ProtectHome=: every error
+// about such a file says so, names the setting and where credentials belong.
+TEST_F(DaemonConfig, CredentialsUnderHomeAreNamedWithProtectHome) {
+    RunResult r = start({{"KUBELET_TOKEN_PATH", "/root/iops-limit-test-absent/token"},
+                         {"KUBELET_CA_PATH", "/home/iops-limit-test-absent/ca.crt"},
+                         {"KUBE_API_SERVER", "https://127.0.0.1:1"},
+                         {"KUBE_TOKEN_PATH", "/etc/iops-limit-test-absent/token"}});
+    EXPECT_EQ(r.exitCode, 0) << r.err;  // no source: the fallback, nothing failed
+    const std::string hint = "iops-limitd.service has ProtectHome=yes, which hides /root, /home and /run/user from it";
+    EXPECT_NE(r.err.find("KUBELET_TOKEN_PATH=/root/iops-limit-test-absent/token: cannot read it: No such file or directory; " + hint),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("KUBELET_CA_PATH=/home/iops-limit-test-absent/ca.crt: cannot read it"), std::string::npos) << r.err;
+    // The fetch itself says it too.
+    EXPECT_NE(r.err.find("Failed to get pods from kubelet API: cannot read /home/iops-limit-test-absent/ca.crt: No such "
+                         "file or directory; " + hint),
+              std::string::npos) << r.err;
+    // A path elsewhere gets no such hint.
+    auto elsewhere = r.err.find("KUBE_TOKEN_PATH=/etc/iops-limit-test-absent/token: cannot read it: No such file or directory");
+    ASSERT_NE(elsewhere, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.substr(elsewhere, r.err.find('\n', elsewhere) - elsewhere).find("ProtectHome"), std::string::npos);
+    r = start({{"KUBECONFIG", "/root/iops-limit-test-absent/kubelet.conf"}});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("Invalid configuration: KUBECONFIG=/root/iops-limit-test-absent/kubelet.conf: "), std::string::npos);
+    EXPECT_NE(r.err.find(hint), std::string::npos) << r.err;
+}
+
 TEST(DaemonCli, HelpVersionAndBadUsage) {
     TempDir t;
     RunResult help = run({IOPSLIMITD_PATH, "--help"}, {}, t.path());
