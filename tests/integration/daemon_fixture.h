@@ -191,7 +191,8 @@ protected:
                      nobody);
     }
     std::string property(const std::string& name) {
-        return busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + name).out;
+        RunResult r = busctl("get-property io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager " + name);
+        return r.exitCode == 0 ? r.out : "busctl failed (" + std::to_string(r.exitCode) + "): " + r.err;
     }
     // The metrics page of a daemon started with METRICS_ADDRESS=127.0.0.1:port.
     std::string metrics(int port) { return shell("curl -sf http://127.0.0.1:" + std::to_string(port) + "/metrics").out; }

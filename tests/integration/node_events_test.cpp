@@ -132,8 +132,9 @@ TEST_F(RunningDaemon, ADataMountMountedLaterIsWaitedForThenLimitedAndFollowedToA
     EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "");
     EXPECT_TRUE(waitFor([&] { return property("WaitingFor") == "a(ss) 0\n"; })) << property("WaitingFor");
     EXPECT_NE(property("Devices").find("\"/mnt/late\" \"/dev/nvme0n1\" \"259:0\""), std::string::npos) << property("Devices");
-    EXPECT_NE(notify.drain().find("STATUS=Limiting 8 containers on nvme0n1 (259:0) via cgroup v2 files"), std::string::npos)
-        << notify.drain();
+    EXPECT_TRUE(waitFor([&] {
+        return notify.drain().find("STATUS=Limiting 8 containers on nvme0n1 (259:0) via cgroup v2 files") != std::string::npos;
+    })) << notify.drain();
 
     // The mount point moves to another disk: limits follow, ours leave the old one.
     setMountTable(tmp_.path(), "97 22 8:16 / /mnt/late rw - ext4 /dev/sdb rw\n");
