@@ -1,6 +1,7 @@
 #include "kube/pod_sources.h"
 
 #include "core/podlist_decoder.h"
+#include "kube/list_watch.h"
 
 #include <cctype>
 #include <chrono>
@@ -72,13 +73,9 @@ KubeletPodSource::KubeletPodSource(const core::Config& cfg, HttpGetter& http) : 
 
 Result<core::PodList> KubeletPodSource::list() { return fetchPodList(http_, req_); }
 
-ApiServerPodSource::ApiServerPodSource(const core::Config& cfg, HttpGetter& http) : http_(http), nodeName_(cfg.nodeName) {
+ApiServerPodSource::ApiServerPodSource(const core::Config& cfg, HttpGetter& http)
+    : req_(apiServerRequest(cfg)), http_(http), nodeName_(cfg.nodeName) {
     req_.url = cfg.apiServer.server + "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + cfg.nodeName);
-    req_.tokenPath = cfg.apiServer.tokenPath;
-    req_.token = cfg.apiServer.token;
-    req_.tls = apiServerTls(cfg.apiServer);
-    req_.connectTimeoutMs = cfg.httpConnectTimeoutMs;
-    req_.timeoutMs = cfg.httpTimeoutMs;
 }
 
 Result<core::PodList> ApiServerPodSource::list() {
