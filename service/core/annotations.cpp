@@ -36,6 +36,7 @@ std::string_view originName(Origin o) {
         case Origin::PodAnnotation: return "pod-annotation";
         case Origin::ContainerAnnotation: return "container-annotation";
         case Origin::Override: return "override";
+        case Origin::NamespaceDefault: return "namespace-default";
     }
     return "default";
 }

@@ -15,7 +15,7 @@ namespace iopslimit::core {
 inline constexpr std::string_view kAnnotationPrefix = "iops-limit/";
 inline constexpr size_t kMaxAnnotationValue = 64;
 
-enum class Origin { Default, PodAnnotation, ContainerAnnotation, Override };
+enum class Origin { Default, PodAnnotation, ContainerAnnotation, Override, NamespaceDefault };
 std::string_view originName(Origin o);
 
 enum Direction { ReadIops = 0, WriteIops = 1, ReadBps = 2, WriteBps = 3 };

@@ -25,6 +25,19 @@ const std::vector<ConfigVariable>& configVariables() {
         {"CONTAINER_WRITE_IOPS_LIMIT", "(CONTAINER_IOPS_LIMIT)", "default write IOPS"},
         {"CONTAINER_READ_BPS_LIMIT", "0", "default read bytes/s, a Kubernetes quantity (0 = unlimited)"},
         {"CONTAINER_WRITE_BPS_LIMIT", "0", "default write bytes/s"},
+        {"POD_MAX_IOPS", "", "the most IOPS a pod annotation may ask for (read and write; 0/max/unset = no ceiling)"},
+        {"POD_MAX_READ_IOPS", "(POD_MAX_IOPS)", "the most read IOPS a pod annotation may ask for"},
+        {"POD_MAX_WRITE_IOPS", "(POD_MAX_IOPS)", "the most write IOPS a pod annotation may ask for"},
+        {"POD_MAX_BPS", "", "the most bytes/s a pod annotation may ask for (a Kubernetes quantity; read and write)"},
+        {"POD_MAX_READ_BPS", "(POD_MAX_BPS)", "the most read bytes/s a pod annotation may ask for"},
+        {"POD_MAX_WRITE_BPS", "(POD_MAX_BPS)", "the most write bytes/s a pod annotation may ask for"},
+        {"POD_MIN_IOPS", "", "the least IOPS a pod annotation may ask for (a lower request is raised to it)"},
+        {"POD_MIN_READ_IOPS", "(POD_MIN_IOPS)", "the least read IOPS"},
+        {"POD_MIN_WRITE_IOPS", "(POD_MIN_IOPS)", "the least write IOPS"},
+        {"POD_MIN_BPS", "", "the least bytes/s a pod annotation may ask for"},
+        {"POD_MIN_READ_BPS", "(POD_MIN_BPS)", "the least read bytes/s"},
+        {"POD_MIN_WRITE_BPS", "(POD_MIN_BPS)", "the least write bytes/s"},
+        {"TRUSTED_NAMESPACES", "", "namespaces whose pods' annotations are not bounded by POD_MAX_*/POD_MIN_* or namespace ceilings"},
         {"DATA_MOUNT", "/data", "comma list of mount points whose disks are throttled"},
         {"EXCLUDE_KEYWORDS", "pause,istio-proxy,psmdb,kube-system,koordinator,apisix",
          "skip containers whose pod name, container name or image contains one"},
@@ -218,6 +231,40 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
     auto wb = bytes("CONTAINER_WRITE_BPS_LIMIT");
     if (!wb) return wb.error();
     c.defaults = Limits{*ri, *wi, *rb, *wb};
+
+    // Who may lift a limit: the node's bounds on what pod annotations ask for.
+    auto bound = [&](const char* both, const char* one, bool isBytes, uint64_t& value, std::string& setBy) -> Status {
+        for (const char* var : {one, both}) {
+            auto v = r.get(var);
+            if (!v || v->empty()) continue;
+            auto n = isBytes ? parseByteQuantity(*v) : parseIops(*v);
+            if (!n) return bad(var, *v, n.error().message);
+            value = *n;
+            setBy = var;
+            return okStatus();
+        }
+        return okStatus();
+    };
+    struct BoundVars { const char *maxBoth, *maxOne, *minBoth, *minOne; Direction dir; };
+    const BoundVars boundVars[] = {
+        {"POD_MAX_IOPS", "POD_MAX_READ_IOPS", "POD_MIN_IOPS", "POD_MIN_READ_IOPS", ReadIops},
+        {"POD_MAX_IOPS", "POD_MAX_WRITE_IOPS", "POD_MIN_IOPS", "POD_MIN_WRITE_IOPS", WriteIops},
+        {"POD_MAX_BPS", "POD_MAX_READ_BPS", "POD_MIN_BPS", "POD_MIN_READ_BPS", ReadBps},
+        {"POD_MAX_BPS", "POD_MAX_WRITE_BPS", "POD_MIN_BPS", "POD_MIN_WRITE_BPS", WriteBps},
+    };
+    for (const auto& b : boundVars) {
+        bool isBytes = b.dir == ReadBps || b.dir == WriteBps;
+        auto& pol = c.policy;
+        if (auto st = bound(b.maxBoth, b.maxOne, isBytes, limitRef(pol.bounds.max, b.dir), pol.maxSetBy[b.dir]); !st)
+            return st.error();
+        if (auto st = bound(b.minBoth, b.minOne, isBytes, limitRef(pol.bounds.min, b.dir), pol.minSetBy[b.dir]); !st)
+            return st.error();
+        uint64_t mx = limitOf(pol.bounds.max, b.dir), mn = limitOf(pol.bounds.min, b.dir);
+        if (mx && mn > mx)
+            return bad(pol.minSetBy[b.dir].c_str(), std::to_string(mn),
+                       "above " + pol.maxSetBy[b.dir] + "=" + std::to_string(mx) + " (the least a pod may ask for must not exceed the most)");
+    }
+    for (auto& ns : splitList(r.get("TRUSTED_NAMESPACES", ""))) c.policy.trustedNamespaces.insert(ns);
 
     std::string mounts = r.get("DATA_MOUNT", "/data");
     c.dataMounts = splitList(mounts);

@@ -12,6 +12,7 @@
 #include "core/env_file.h"
 #include "core/filter.h"
 #include "core/limits.h"
+#include "core/policy.h"
 #include "core/result.h"
 
 namespace iopslimit::core {
@@ -51,6 +52,7 @@ struct Config {
     std::string nodeName;
     bool nodeNameFromHostname = false;
     Limits defaults;
+    NodePolicy policy;  // POD_MAX_*, POD_MIN_*, TRUSTED_NAMESPACES
     std::vector<std::string> dataMounts;
     FilterSpec filter;
     std::string containerRuntime = "auto";  // auto|containerd|cri-o|docker

@@ -39,8 +39,10 @@ std::string renderExplain(std::string_view ns, std::string_view name, const Pod*
                 uint64_t v = limitOf(e.limits, dir);
                 out << "    " << directionName(dir) << ": " << (d >= 2 ? formatBytes(v) : limitValueString(v)) << " from "
                     << originName(e.decision.origins[d])
-                    << (e.decision.keys[d].empty() || e.source == LimitSource::Override ? "" : " (" + e.decision.keys[d] + ")")
-                    << "\n";
+                    << (e.decision.keys[d].empty() || e.source == LimitSource::Override ? "" : " (" + e.decision.keys[d] + ")");
+                for (const auto& c : e.clamps)
+                    if (c.direction == dir) out << "; policy: " << c.describe();
+                out << "\n";
             }
         }
         for (const auto& o : observed) {

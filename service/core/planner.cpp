@@ -10,6 +10,7 @@ std::string_view sourceName(LimitSource s) {
         case LimitSource::Annotation: return "annotation";
         case LimitSource::Override: return "override";
         case LimitSource::Excluded: return "excluded";
+        case LimitSource::Namespace: return "namespace";
     }
     return "default";
 }
@@ -30,7 +31,16 @@ PlanEntry planContainer(const Pod& pod, const Container& c, const PlanInput& in)
     } else {
         e.idError = id.error().message;
     }
-    e.decision = decideLimits(pod.annotations, c.name, in.defaults);
+    const NamespacePolicy* nsPolicy = in.policy ? in.policy->namespaceOf(pod.ns) : nullptr;
+    std::array<bool, 4> fromNamespace{};
+    std::vector<Clamp> defaultClamps;
+    e.decision = decideLimits(pod.annotations, c.name, defaultsFor(in.defaults, pod.ns, nsPolicy, fromNamespace, &defaultClamps));
+    bool namespaceDefault = false;
+    for (int d = 0; d < 4; ++d)
+        if (e.decision.origins[d] == Origin::Default && fromNamespace[d]) {
+            e.decision.origins[d] = Origin::NamespaceDefault;
+            namespaceDefault = true;
+        }
     if (auto why = in.filter ? in.filter->excludedReason(pod, c) : std::nullopt) {
         e.source = LimitSource::Excluded;
         e.excludedReason = *why;
@@ -45,8 +55,13 @@ PlanEntry planContainer(const Pod& pod, const Container& c, const PlanInput& in)
             return e;
         }
     }
+    if (in.policy) e.clamps = applyPolicy(e.decision, pod.ns, *in.policy);
+    for (auto& c : defaultClamps)  // only where the namespace default decided the direction
+        if (e.decision.origins[c.direction] == Origin::NamespaceDefault) e.clamps.push_back(std::move(c));
     e.limits = e.decision.limits;
-    e.source = e.decision.fromAnnotation() ? LimitSource::Annotation : LimitSource::Default;
+    e.source = e.decision.fromAnnotation() ? LimitSource::Annotation
+               : namespaceDefault          ? LimitSource::Namespace
+                                           : LimitSource::Default;
     return e;
 }
 

@@ -10,10 +10,13 @@
 #include "core/filter.h"
 #include "core/limits.h"
 #include "core/pod.h"
+#include "core/policy.h"
 
 namespace iopslimit::core {
 
-enum class LimitSource { Default, Annotation, Override, Excluded };
+// Where a container's limits come from: the node default, the namespace default (iops-limit/default-*
+// of its Namespace), its pod's annotations, a D-Bus override, or nowhere (excluded).
+enum class LimitSource { Default, Annotation, Override, Excluded, Namespace };
 std::string_view sourceName(LimitSource s);
 
 struct PlanEntry {
@@ -29,6 +32,7 @@ struct PlanEntry {
     LimitSource source = LimitSource::Default;
     std::string excludedReason;
     LimitDecision decision;
+    std::vector<Clamp> clamps;  // what the policy changed of what the annotations asked for
 };
 
 // More running containers than this in one pass is not a node: the excess is reported, not
@@ -40,6 +44,7 @@ struct PlanInput {
     const Filter* filter = nullptr;
     CgroupLayout layout;
     const std::map<std::string, Limits>* overrides = nullptr;  // "ns/pod" -> limits, beats annotations
+    const Policy* policy = nullptr;  // bounds on annotations, namespace defaults; null = none
 };
 
 struct Plan {
@@ -50,7 +55,8 @@ struct Plan {
 };
 
 // One running container of one pod -> its entry, in this order of precedence: excluded (by the
-// filter) > D-Bus override of the pod > container annotation > pod annotation > node default.
+// filter) > D-Bus override of the pod > container annotation > pod annotation (both bounded by the
+// policy, see core/policy.h) > namespace default > node default.
 // `c` may be a container the pod data does not list yet (a cgroup that just appeared): with an
 // empty name it gets what its pod as a whole asks for. Annotation problems are in
 // entry.decision.problems.

@@ -125,6 +125,26 @@ int cmdStatus(Manager& m) {
     std::cout << "       Defaults: read " << limitValueString(defaults.get<0>()) << " / write "
               << limitValueString(defaults.get<1>()) << " IOPS, read " << formatBytes(defaults.get<2>())
               << " / write " << formatBytes(defaults.get<3>()) << " B/s\n";
+    auto max = m.PodMaxLimits(), min = m.PodMinLimits();
+    auto trusted = m.TrustedNamespaces();
+    auto bound = [](uint64_t iopsR, uint64_t iopsW, uint64_t bpsR, uint64_t bpsW) {
+        return "read " + limitValueString(iopsR) + " / write " + limitValueString(iopsW) + " IOPS, read " +
+               formatBytes(bpsR) + " / write " + formatBytes(bpsW) + " B/s";
+    };
+    bool anyMax = max.get<0>() || max.get<1>() || max.get<2>() || max.get<3>();
+    bool anyMin = min.get<0>() || min.get<1>() || min.get<2>() || min.get<3>();
+    std::string nsPolicy = m.NamespacePolicy();
+    if (anyMax)
+        std::cout << "         Policy: pod annotations at most " << bound(max.get<0>(), max.get<1>(), max.get<2>(), max.get<3>()) << "\n";
+    else if (nsPolicy.rfind("off", 0) == 0)
+        std::cout << "         Policy: none: any pod may lift its own limit (set POD_MAX_IOPS, POD_MAX_BPS, …)\n";
+    else
+        std::cout << "         Policy: no node ceiling: a pod may lift its own limit unless its namespace sets iops-limit/max-*\n";
+    if (anyMin) std::cout << "                 at least " << bound(min.get<0>(), min.get<1>(), min.get<2>(), min.get<3>()) << "\n";
+    std::string t;
+    for (const auto& n : trusted) t += (t.empty() ? "" : ", ") + n;
+    if (!t.empty()) std::cout << "                 trusted namespaces: " << t << "\n";
+    std::cout << "                 namespace policy: " << nsPolicy << "\n";
     std::cout << "     Containers: " << m.ManagedContainers() << " limited\n";
     std::cout << "      Overrides: " << m.ListOverrides().size() << "\n";
     return 0;
@@ -142,21 +162,25 @@ int cmdList(Manager& m, bool json, bool full, bool legend) {
                       << ",\"source\":" << jsonEscape(r.get<5>()) << ",\"readIops\":" << r.get<6>()
                       << ",\"writeIops\":" << r.get<7>() << ",\"readBps\":" << r.get<8>()
                       << ",\"writeBps\":" << r.get<9>() << ",\"state\":" << jsonEscape(r.get<10>())
-                      << ",\"message\":" << jsonEscape(r.get<11>()) << "}";
+                      << ",\"message\":" << jsonEscape(r.get<11>()) << ",\"policy\":" << jsonEscape(r.get<12>()) << "}";
         }
         std::cout << (rows.empty() ? "]\n" : "\n]\n");
         return 0;
     }
     std::vector<std::vector<std::string>> table;
+    size_t bounded = 0;
     for (const auto& r : rows) {
         bool excluded = r.get<5>() == "excluded";
+        bounded += !r.get<12>().empty();
         auto v = [&](uint64_t x) { return excluded ? std::string("-") : limitValueString(x); };
         auto b = [&](uint64_t x) { return excluded ? std::string("-") : formatBytes(x); };
-        std::vector<std::string> row = {r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>().substr(0, 13), r.get<5>(),
+        std::vector<std::string> row = {r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>().substr(0, 13),
+                                        r.get<5>() + (r.get<12>().empty() ? "" : "*"),
                                         v(r.get<6>()), v(r.get<7>()), b(r.get<8>()), b(r.get<9>()), r.get<10>()};
         if (full) {
             row.push_back(r.get<4>());
             row.push_back(r.get<11>());
+            row.push_back(r.get<12>());
         }
         table.push_back(std::move(row));
     }
@@ -165,11 +189,16 @@ int cmdList(Manager& m, bool json, bool full, bool legend) {
     if (full) {
         header.push_back("TARGET");
         header.push_back("MESSAGE");
+        header.push_back("POLICY");
     }
     std::string text = iopslimit::core::renderTable(header, table);
     if (!legend) text = text.substr(text.find('\n') + 1);
     std::cout << text;
-    if (legend) std::cout << "\n" << rows.size() << " containers listed.\n";
+    if (legend) {
+        std::cout << "\n" << rows.size() << " containers listed.";
+        if (bounded) std::cout << " * " << bounded << " bounded by the policy (POLICY column with --full, or explain).";
+        std::cout << "\n";
+    }
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/telemetry.h"
 #include "daemon/watchers.h"
 #include "host/mount_watcher.h"
+#include "kube/namespace_watch.h"
 #include "kube/pod_watch.h"
 
 namespace sdbus {
@@ -64,6 +65,8 @@ public:
     std::string reload();
     std::string statusLine() const;
     bool watching() const { return watch_ != nullptr; }  // an API-server watch is configured
+    // "off: no API server configured" | "watching" | "retrying in …: HTTP 403 …"
+    std::string namespacePolicyState() const;
     std::string podWatchState() const;
     unsigned watchRestarts() const;
 
@@ -106,6 +109,7 @@ private:
     int fetchFd_ = -1, watchFd_ = -1, signalFd_ = -1;
     std::unique_ptr<PodFetcher> fetcher_;  // uses setup_'s sources: stopped before they go
     std::unique_ptr<kube::PodWatch> watch_;
+    std::unique_ptr<kube::NamespaceWatch> namespaces_;  // with the API server: the namespace policy
     kube::WatchedPods watched_;
     bool fetchSoon_ = false;  // a fetch for unknown new containers is scheduled
     bool ready_ = false;      // READY=1 sent: after the first fetch was applied

@@ -67,12 +67,15 @@ void Daemon::startSources() {
         int wfd = watchFd_;
         watch_ = std::make_unique<kube::PodWatch>(s->cfg, *s->http, [wfd] { wake(wfd); });
         watch_->start();
-        log::info("Watching pods on " + s->cfg.apiServer.server);
+        namespaces_ = std::make_unique<kube::NamespaceWatch>(s->cfg, *s->http, [wfd] { wake(wfd); });
+        namespaces_->start();
+        log::info("Watching pods and namespaces on " + s->cfg.apiServer.server);
     }
 }
 
 void Daemon::stopSources() {
     if (watch_) telemetry_.watchRestartsBefore += watch_->restarts();
+    namespaces_.reset();
     watch_.reset();
     fetcher_.reset();
 }
@@ -108,6 +111,8 @@ void Daemon::dispatchFetched() {
 
 void Daemon::dispatchWatch() {
     drain(watchFd_);
+    if (namespaces_)
+        if (auto ns = namespaces_->takeChanges(); ns && engine_.setNamespaceAnnotations(*ns)) replan();
     if (!watch_) return;
     auto updates = watch_->drain();
     if (updates.empty()) return;
@@ -123,6 +128,10 @@ void Daemon::dispatchWatch() {
 void Daemon::applied(const ReconcileReport&) {
     if (longRunning_) watchers_.arm(setup_->cgroups, engine_.layoutGeneration(), setup_->systemd.get(), setup_->cfg.inotify);
     notifyStatus();
+}
+
+std::string Daemon::namespacePolicyState() const {
+    return namespaces_ ? namespaces_->state() : "off: no API server configured";
 }
 
 void Daemon::replan() { applied(engine_.apply(Update::replanned())); }

@@ -2,29 +2,12 @@
 
 #include <cerrno>
 
-#include "core/explain.h"
-#include "core/quantity.h"
 #include "daemon/log.h"
 
 namespace iopslimit::daemon {
 
 using core::Limits;
 using core::LimitState;
-
-namespace {
-
-std::string iopsText(const Limits& l) {
-    std::string s = l.readIops == l.writeIops ? core::limitValueString(l.readIops)
-                                              : "read " + core::limitValueString(l.readIops) + ", write " +
-                                                    core::limitValueString(l.writeIops);
-    if (l.readBps || l.writeBps)
-        s += " (bps read " + core::formatBytes(l.readBps) + ", write " + core::formatBytes(l.writeBps) + ")";
-    return s;
-}
-
-std::string leafOf(const std::string& cgroup) { return cgroup.substr(cgroup.rfind('/') + 1); }
-
-}  // namespace
 
 Update Update::fromFetch(kube::FetchResult f) {
     Update u;
@@ -59,6 +42,7 @@ void Engine::use(Setup& setup) {
     // parseConfig validated the same spec, so this cannot fail; keep a no-op filter if it did.
     auto f = core::Filter::create(setup.cfg.filter);
     filter_ = f ? std::move(f).value() : core::Filter::create({}).value();
+    policy_.node = setup.cfg.policy;
     ++layoutGeneration_;
 }
 
@@ -68,7 +52,7 @@ void Engine::restore(EngineMemory memory, DecisionCacheStore* store) {
 }
 
 core::PlanInput Engine::planInput() const {
-    return core::PlanInput{s_->cfg.defaults, &filter_, s_->cgroups.layout, &overrides_};
+    return core::PlanInput{s_->cfg.defaults, &filter_, s_->cgroups.layout, &overrides_, &policy_};
 }
 
 bool Engine::redetectLayout() {
@@ -127,11 +111,6 @@ void Engine::account(const ReconcileReport& r, const Update& u, double seconds) 
     persist();  // written only when it changed
 }
 
-void Engine::persist() {
-    if (!store_) return;
-    if (auto st = store_->save(memory_); !st) log::error("Failed to save last-known decisions: " + st.error().message);
-}
-
 ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind source, bool dryRun) {
     everHadPods_ = true;
     lastPods_ = std::move(pods.pods);
@@ -151,6 +130,7 @@ ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind sour
         core::Intent intent = e.source == core::LimitSource::Excluded ? core::Intent::RemoveOurs : core::Intent::Enforce;
         auto& st = r.containers.emplace_back();
         st.entry = std::move(e);
+        if (!dryRun) reportClamps(st.entry);
         enforce(st, intent, dryRun, true);
         if (!st.cgroup.empty()) seen.insert(st.entry.containerId.id);
         r.count(st);
@@ -209,6 +189,7 @@ ReconcileReport Engine::applyAppeared(const std::vector<std::string>& cgroups) {
         auto t0 = clock_.now();
         auto& st = r.containers.emplace_back();
         st.entry = std::move(t->entry);
+        reportClamps(st.entry);
         enforce(st, t->intent, false, false);
         telemetry_.newContainerSeconds.observe(secondsBetween(t0, clock_.now()));
         ++telemetry_.newContainers[t->listed ? "known" : "unknown"];
@@ -311,99 +292,6 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
     }
     if (intent == core::Intent::DefaultIfNone && !d.ours) st.entry.limits = Limits{};  // someone else's, kept
     if (st.state == LimitState::Applied) logApplied(st);
-}
-
-void Engine::releaseDevices(const std::vector<host::BlockDevice>& gone) {
-    for (const auto& dev : gone) {
-        size_t removed = 0;
-        for (const auto& [id, in] : memory_.ours) {
-            if (in.cgroup.empty() || in.limits.unlimited()) continue;
-            auto have = s_->writer->read(in.cgroup, dev.dev);
-            if (!have || *have != in.limits) continue;  // gone, or someone else's by now
-            if (auto w = s_->writer->write(in.cgroup, dev.dev, Limits{}, *have); !w)
-                log::error("Failed to remove our limit from " + dev.name + " for container " + id + ": " + w.error().message,
-                           {{"CONTAINER_ID", id}, {"DEVICE", dev.dev.str()}});
-            else
-                ++removed;
-        }
-        log::info("No longer a data disk: " + dev.name + " (" + dev.dev.str() + "); removed our limit from " +
-                      std::to_string(removed) + " container(s) there",
-                  {{"DEVICE", dev.dev.str()}});
-    }
-}
-
-void Engine::logApplied(const core::ContainerStatus& st) {
-    const auto& e = st.entry;
-    if (onApplied) onApplied(st);
-    ++telemetry_.limitsApplied[std::string(core::sourceName(e.source))];
-    std::string text = iopsText(e.limits);
-    bool noPods = !everHadPods_;
-    std::string msg = noPods && !e.pod.empty()
-                          ? "Restored the last-known limit of container " + e.containerId.id + " (pod: " + e.ns + "/" +
-                                e.pod + "): " + text + " (no pod source reachable)"
-                      : e.source == core::LimitSource::Default
-                          ? "Applied default IOPS limit for container " + e.containerId.id + ": " + text +
-                                (noPods ? " (no pod source reachable)" : "")
-                          : "Applied Pod-specific IOPS limit for container " + e.containerId.id + " (pod: " + e.ns +
-                                "/" + e.pod + "): " + text;
-    log::info(msg, {{"POD_NAMESPACE", e.ns},
-                    {"POD_NAME", e.pod},
-                    {"POD_UID", e.podUid},
-                    {"CONTAINER_ID", e.containerId.id},
-                    {"CGROUP", s_->writer->describe(st.cgroup)},
-                    {"DEVICE", s_->devices.empty() ? "" : s_->devices.front().dev.str()},
-                    {"IOPS_LIMIT", core::limitValueString(e.limits.readIops)},
-                    {"LIMIT_SOURCE", std::string(core::sourceName(e.source))}});
-}
-
-void Engine::reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems) {
-    for (const auto& p : listProblems)
-        if (reported_.insert("list:" + p).second) log::warning("Skipped malformed pod in list: " + p);
-    std::map<std::string, const core::Pod*> byKey;
-    for (const auto& pod : lastPods_) byKey[pod.key()] = &pod;
-    for (const auto& [podKey, problems] : plan.podProblems) {
-        const core::Pod* pod = byKey[podKey];
-        for (const auto& pr : problems) {
-            std::string id = (pod ? pod->uid : podKey) + "|" + pr.key + "=" + pr.value;
-            if (!reported_.insert(id).second) continue;
-            log::error("Failed to parse annotation " + pr.key + "=\"" + pr.value + "\" of pod " + podKey + ": " +
-                           pr.error + "; using the next level for this key",
-                       {{"POD_NAMESPACE", pod ? pod->ns : ""}, {"POD_NAME", pod ? pod->name : ""},
-                        {"POD_UID", pod ? pod->uid : ""}, {"ANNOTATION", pr.key}});
-        }
-    }
-    if (reported_.size() > 10000) reported_.clear();  // bounded: re-reports after a flood
-}
-
-uint32_t Engine::managedContainers() const {
-    uint32_t n = 0;
-    for (const auto& c : last_.containers)
-        if ((c.state == LimitState::Applied || c.state == LimitState::Unchanged) && !c.entry.limits.unlimited()) ++n;
-    return n;
-}
-
-std::string Engine::explain(const std::string& ns, const std::string& pod) const {
-    const core::Pod* found = nullptr;
-    for (const auto& p : lastPods_)
-        if (p.ns == ns && p.name == pod) found = &p;
-    std::vector<core::ExplainObserved> observed;
-    for (const auto& st : last_.containers)
-        observed.push_back({st.entry.containerId.id, st.cgroup.empty() ? "" : s_->writer->describe(st.cgroup), st.state,
-                            st.message});
-    return core::renderExplain(ns, pod, found, lastPods_.size(), core::podSourceName(podSource_), planInput(), observed);
-}
-
-std::string Engine::cgroupOfUnit(const std::string& unit) const {
-    auto id = core::containerIdFromLeaf(unit);
-    if (!id) return {};
-    std::string rel;
-    for (const auto& c : last_.containers)  // the pod data knows where it lives
-        if (c.entry.containerId.id == id->id) rel = c.cgroup.empty() ? c.entry.cgroup : c.cgroup;
-    if (rel.empty())  // else look under the pods' cgroups for the scope
-        for (const auto& cg : host::listContainerCgroups(s_->cgroups))
-            if (leafOf(cg) == unit) rel = cg;
-    if (rel.empty() || !host::isDirectory(s_->cgroups.hierarchy + "/" + rel)) return {};
-    return rel;
 }
 
 }  // namespace iopslimit::daemon

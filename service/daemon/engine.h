@@ -46,6 +46,9 @@ public:
     // What was remembered from before a restart (decisions.json); null store: nothing persisted.
     void restore(EngineMemory memory, DecisionCacheStore* store);
     void setOverrides(std::map<std::string, core::Limits> overrides) { overrides_ = std::move(overrides); }
+    // The namespaces' iops-limit/* annotations (the namespace watch); true when the policy changed.
+    bool setNamespaceAnnotations(const std::map<std::string, std::map<std::string, std::string>>& annotations);
+    const core::Policy& policy() const { return policy_; }
 
     // The single entry. Returns this pass's report: last() for full passes (pods, or none at
     // all), the report of just these containers for new ones (valid until the next apply).
@@ -85,6 +88,7 @@ private:
     void enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search);
     void logApplied(const core::ContainerStatus& st);
     void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
+    void reportClamps(const core::PlanEntry& e);
     core::PlanInput planInput() const;
     void account(const ReconcileReport& r, const Update& u, double seconds);
 
@@ -93,6 +97,7 @@ private:
     Setup* s_ = nullptr;
     core::Filter filter_ = core::Filter::create({}).value();
     std::map<std::string, core::Limits> overrides_;
+    core::Policy policy_;  // the node's (from the setup) and the namespaces' (from the watch)
     EngineMemory memory_;  // decisions + what is ours, by container ID
     DecisionCacheStore* store_ = nullptr;
     std::vector<core::Pod> lastPods_;
@@ -102,7 +107,7 @@ private:
     core::PodSourceKind podSource_ = core::PodSourceKind::None;
     uint64_t lastSyncUsec_ = 0;
     unsigned layoutGeneration_ = 0;
-    std::set<std::string> reported_;  // problems already logged
+    std::set<std::string> reported_;  // problems and clamps already logged
 };
 
 }  // namespace iopslimit::daemon

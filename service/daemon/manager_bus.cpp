@@ -35,20 +35,18 @@ void ManagerObject::requireRoot(const char* method) {
     if (uid != 0) throw sdbus::Error(kAccessDenied, std::string(method) + " is allowed for root only (caller uid " + std::to_string(uid) + ")");
 }
 
-std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string, uint64_t, uint64_t,
-                          uint64_t, uint64_t, std::string, std::string>>
-ManagerObject::ListContainers() {
-    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string, uint64_t,
-                              uint64_t, uint64_t, uint64_t, std::string, std::string>>
-        out;
+std::vector<ManagerObject::ContainerRow> ManagerObject::ListContainers() {
+    std::vector<ContainerRow> out;
     for (const auto& c : daemon_.engine().last().containers) {
         const auto& e = c.entry;
         std::string target = c.cgroup.empty() ? e.cgroup : c.cgroup;
         auto leaf = target.substr(target.rfind('/') + 1);
         if (daemon_.setup().systemdBackend() && leaf.size() > 6 && leaf.ends_with(".scope")) target = leaf;
+        std::string policy;
+        for (const auto& cl : e.clamps) policy += (policy.empty() ? "" : "; ") + cl.describe();
         out.emplace_back(e.ns, e.pod, e.container, e.containerId.id, target, std::string(core::sourceName(e.source)),
                          e.limits.readIops, e.limits.writeIops, e.limits.readBps, e.limits.writeBps,
-                         std::string(core::publicStateName(c.state)), c.message);
+                         std::string(core::publicStateName(c.state)), c.message, policy);
     }
     return out;
 }
@@ -156,6 +154,23 @@ sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> ManagerObject::DefaultLimi
     const auto& l = daemon_.setup().cfg.defaults;
     return {l.readIops, l.writeIops, l.readBps, l.writeBps};
 }
+
+sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> ManagerObject::PodMaxLimits() {
+    const auto& l = daemon_.setup().cfg.policy.bounds.max;
+    return {l.readIops, l.writeIops, l.readBps, l.writeBps};
+}
+
+sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> ManagerObject::PodMinLimits() {
+    const auto& l = daemon_.setup().cfg.policy.bounds.min;
+    return {l.readIops, l.writeIops, l.readBps, l.writeBps};
+}
+
+std::vector<std::string> ManagerObject::TrustedNamespaces() {
+    const auto& t = daemon_.setup().cfg.policy.trustedNamespaces;
+    return {t.begin(), t.end()};
+}
+
+std::string ManagerObject::NamespacePolicy() { return daemon_.namespacePolicyState(); }
 
 std::string ManagerObject::PodSource() { return std::string(core::podSourceName(daemon_.engine().podSource())); }
 uint64_t ManagerObject::LastSyncUSec() { return daemon_.engine().lastSyncUsec(); }

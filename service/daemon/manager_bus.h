@@ -29,9 +29,9 @@ public:
 
 private:
     void requireRoot(const char* method);
-    std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string, uint64_t,
-                              uint64_t, uint64_t, uint64_t, std::string, std::string>>
-    ListContainers() override;
+    using ContainerRow = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                                       uint64_t, uint64_t, uint64_t, uint64_t, std::string, std::string, std::string>;
+    std::vector<ContainerRow> ListContainers() override;
     using StatsRow = sdbus::Struct<std::string, std::string, std::string, std::string, double, double, double, double,
                                    double, uint64_t, uint64_t, uint64_t, uint64_t>;
     void ListContainerStats(sdbus::Result<std::vector<StatsRow>, uint64_t>&& result) override;
@@ -55,6 +55,10 @@ private:
     std::string PodSource() override;
     uint64_t LastSyncUSec() override;
     uint32_t ManagedContainers() override;
+    sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> PodMaxLimits() override;
+    sdbus::Struct<uint64_t, uint64_t, uint64_t, uint64_t> PodMinLimits() override;
+    std::vector<std::string> TrustedNamespaces() override;
+    std::string NamespacePolicy() override;
 
     Daemon& daemon_;
     std::function<void(StatsSampler::Reply)> stats_;

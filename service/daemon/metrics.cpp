@@ -18,7 +18,7 @@ namespace {
 
 using core::Labels;
 
-constexpr std::array kSources = {core::LimitSource::Default, core::LimitSource::Annotation,
+constexpr std::array kSources = {core::LimitSource::Default, core::LimitSource::Namespace, core::LimitSource::Annotation,
                                  core::LimitSource::Override, core::LimitSource::Excluded};
 constexpr std::array kCauses = {"permission", "controller", "invalid", "device", "systemd", "io", "other"};
 constexpr std::array kPodSources = {"kubelet", "apiserver", "cache", "none"};
@@ -91,10 +91,18 @@ std::string renderMetrics(const Daemon& s) {
     }
 
     w.family("iopslimit_limits_applied_total", "counter", "Limits written (changed), by source.");
-    for (auto src : {"default", "annotation", "override"}) {
+    for (auto src : {"default", "namespace", "annotation", "override"}) {
         auto it = t.limitsApplied.find(src);
         w.sample("iopslimit_limits_applied_total", {{"source", src}}, it == t.limitsApplied.end() ? 0 : it->second);
     }
+    w.family("iopslimit_policy_clamps_total", "counter",
+             "Pod annotation requests the policy changed, by what bounded them (POD_MAX_IOPS, POD_MIN_READ_BPS, …, "
+             "namespace); counted once per container and change.");
+    for (const auto& [reason, n] : t.clamps) w.sample("iopslimit_policy_clamps_total", {{"reason", reason}}, n);
+    int clamped = 0;
+    for (const auto& c : last.containers) clamped += !c.entry.clamps.empty();
+    w.family("iopslimit_clamped_containers", "gauge", "Containers whose limit the policy bounds, at the last pass.");
+    w.sample("iopslimit_clamped_containers", {}, clamped);
     w.family("iopslimit_apply_errors_total", "counter", "Limits that could not be read or written, by cause.");
     for (const char* cause : kCauses) {
         auto it = t.applyErrors.find(cause);

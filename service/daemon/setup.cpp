@@ -1,6 +1,7 @@
 #include "daemon/setup.h"
 
 #include "core/kubeconfig.h"
+#include "core/quantity.h"
 #include "daemon/log.h"
 
 namespace iopslimit::daemon {
@@ -102,6 +103,19 @@ void logSetup(const Setup& s) {
     const core::Config& c = s.cfg;
     if (c.nodeNameFromHostname) log::info("NODE_NAME not set, using the hostname: " + c.nodeName);
     if (c.kubelet.skipVerify) log::warning("KUBELET_SKIP_VERIFY is set: the kubelet's certificate is not verified");
+    const auto& pol = c.policy;
+    if (pol.bounds.max.unlimited() && c.apiServer.server.empty())
+        log::warning("No policy bounds Pod annotations: any pod may lift its own limit (iops-limit/limit: \"0\"); set "
+                     "POD_MAX_IOPS / POD_MAX_BPS, or configure the API server for namespace ceilings");
+    else if (pol.bounds.any())
+        log::info("Policy: pod annotations at most read " + core::limitValueString(pol.bounds.max.readIops) + " / write " +
+                  core::limitValueString(pol.bounds.max.writeIops) + " IOPS, read " + core::formatBytes(pol.bounds.max.readBps) +
+                  " / write " + core::formatBytes(pol.bounds.max.writeBps) + " B/s" +
+                  (pol.bounds.min.unlimited() ? "" : "; at least read " + core::limitValueString(pol.bounds.min.readIops) +
+                                                         " / write " + core::limitValueString(pol.bounds.min.writeIops) + " IOPS, read " +
+                                                         core::formatBytes(pol.bounds.min.readBps) + " / write " +
+                                                         core::formatBytes(pol.bounds.min.writeBps) + " B/s") +
+                  (pol.trustedNamespaces.empty() ? "" : "; trusted namespaces not bounded"));
     for (const auto& [var, path] : core::credentialFiles(c))
         if (auto f = host::readFile(path); !f) {  // said once here; every fetch will fail on it too
             std::string hint = core::protectHomeHint(path);

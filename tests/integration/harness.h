@@ -121,6 +121,7 @@ public:
         std::string kubeletMode = "normal";
         std::string apiMode = "normal";
         double delay = 10;
+        std::string namespacesFile = "";  // a NamespaceList served at /api/v1/namespaces, if set
     };
 
     explicit Emulator(Options o) : opt_(std::move(o)) {
@@ -132,6 +133,7 @@ public:
                                          opt_.kubeletMode, "--api-mode", opt_.apiMode, "--delay",
                                          std::to_string(opt_.delay)};
         if (opt_.requireClientCert) argv.insert(argv.end(), {"--client-ca", (c / "ca.crt").string()});
+        if (!opt_.namespacesFile.empty()) argv.insert(argv.end(), {"--namespaces", opt_.namespacesFile});
         if (opt_.requireToken) argv.insert(argv.end(), {"--token", (c / "token").string()});
         std::vector<char*> args;
         for (auto& s : argv) args.push_back(s.data());

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Loopback emulator of the kubelet /pods endpoint and the API server pod list/watch (tests only).
+"""Loopback emulator of the kubelet /pods endpoint and the API server pod and namespace list/watch (tests only).
 
 Listens on 127.0.0.1 only. Python 3 stdlib only. See tests/tools/README.md for usage.
 """
@@ -28,9 +28,9 @@ KUBELET_ERRORS = {401: b"Unauthorized", 403: KUBELET_403, 500: b"internal error"
 
 
 class Stream:
-    """One open watch stream; the handler thread drains its queue."""
-    def __init__(self, node):
-        self.node, self.q, self.force_close = node, queue.Queue(), False
+    """One open watch stream (of pods or namespaces); the handler thread drains its queue."""
+    def __init__(self, node, kind="pods"):
+        self.node, self.kind, self.q, self.force_close = node, kind, queue.Queue(), False
 
 
 class State:
@@ -38,13 +38,15 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)  # signals stall/unstall/close
-        self.modes = {"kubelet": args.kubelet_mode or args.mode, "api": args.api_mode or args.mode}
+        self.modes = {"kubelet": args.kubelet_mode or args.mode, "api": args.api_mode or args.mode,
+                      "namespaces": args.namespaces_mode or args.api_mode or args.mode}
         self.delay = args.delay
         self.rv = args.initial_rv
         self.pods_hash = None
         self.stalled = False
         self.streams = []
         self.stats = {"kubelet_requests": 0, "api_list_requests": 0, "watch_requests": 0,
+                      "namespace_list_requests": 0, "namespace_watch_requests": 0,
                       "unauthorized": 0, "last_auth_header": "", "last_client_cert_cn": ""}
 
     def read_pods(self):
@@ -58,10 +60,17 @@ class State:
             self.pods_hash = h
         return data
 
-    def push(self, item, obj=None):
-        """Queue item on every open stream (Pod events only on streams whose node filter matches)."""
+    def read_namespaces(self):
+        """The namespaces file's items (re-read every time); none without --namespaces."""
+        if not self.args.namespaces:
+            return []
+        with open(self.args.namespaces, "rb") as f:
+            return json.loads(f.read()).get("items") or []
+
+    def push(self, item, obj=None, kind="pods"):
+        """Queue item on every open stream of kind (Pod events only on streams whose node filter matches)."""
         with self.lock:
-            streams = list(self.streams)
+            streams = [s for s in self.streams if s.kind == kind]
         for s in streams:
             if obj is None or s.node is None or node_of(obj, self.args.assume_node) == s.node:
                 s.q.put(item)
@@ -70,16 +79,16 @@ class State:
     def bump_event(self, ev):
         """Set/bump metadata.resourceVersion on a Pod event object; return the encoded line."""
         obj = ev.get("object")
-        if isinstance(obj, dict) and obj.get("kind", "Pod") == "Pod":
+        if isinstance(obj, dict) and obj.get("kind", "Pod") in ("Pod", "Namespace"):
             with self.lock:
                 if ev.get("type") != "BOOKMARK":
                     self.rv += 1
                 obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv)
         return json.dumps(ev, separators=(",", ":")).encode()
 
-    def bookmark(self):
+    def bookmark(self, kind="Pod"):
         return json.dumps({"type": "BOOKMARK", "object": {
-            "kind": "Pod", "apiVersion": "v1",
+            "kind": kind, "apiVersion": "v1",
             "metadata": {"resourceVersion": str(self.rv), "creationTimestamp": None},
             "spec": {"containers": None}, "status": {}}}, separators=(",", ":")).encode()
 
@@ -124,6 +133,9 @@ class MainHandler(Handler):
         elif url.path == "/api/v1/pods":
             kind = "api"
             counter = "watch_requests" if q.get("watch") in ("1", "true") else "api_list_requests"
+        elif url.path == "/api/v1/namespaces":
+            kind = "namespaces"
+            counter = "namespace_watch_requests" if q.get("watch") in ("1", "true") else "namespace_list_requests"
         else:
             return self.reply(404, b"404 page not found")
         cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
@@ -147,6 +159,16 @@ class MainHandler(Handler):
             return self.error(kind, int(mode))
         if mode == "garbage":
             return self.reply(200, GARBAGE, "application/json")
+        if kind == "namespaces":
+            try:
+                items = st.read_namespaces()
+            except (OSError, ValueError, AttributeError) as e:
+                return self.reply(500, ("cannot read the namespaces file: %s" % e).encode())
+            if counter == "namespace_watch_requests":
+                return self.watch(None, items, q, "namespaces")
+            body = {"kind": "NamespaceList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(st.rv)}, "items": items}
+            return self.reply(200, json.dumps(body).encode(), "application/json")
         try:
             data = st.read_pods()
         except OSError as e:
@@ -178,11 +200,15 @@ class MainHandler(Handler):
         return hmac.compare_digest(auth.encode("latin-1", "replace"), want)
 
     def error(self, kind, code):
-        if kind == "api":
+        if kind == "namespaces" and code == 403:
+            return self.reply(403, api_status(403, "Forbidden", 'namespaces is forbidden: User "system:node:test-node" '
+                                              'cannot list resource "namespaces" in API group "" at the cluster scope'),
+                              "application/json")
+        if kind in ("api", "namespaces"):
             return self.reply(code, API_ERRORS[code], "application/json")
         self.reply(code, KUBELET_ERRORS[code])
 
-    def watch(self, node, items, q):
+    def watch(self, node, items, q, kind="pods"):
         st = self.server.state
         bookmarks = q.get("allowWatchBookmarks") == "true" and st.args.bookmark_interval > 0
         self.send_response(200)
@@ -190,7 +216,7 @@ class MainHandler(Handler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.close_connection = True
-        s = Stream(node)
+        s = Stream(node, kind)
         if q.get("resourceVersion", "0") in ("", "0"):  # like the API server: replay current state
             for i in items:
                 s.q.put(("line", json.dumps({"type": "ADDED", "object": i}, separators=(",", ":")).encode()))
@@ -201,10 +227,11 @@ class MainHandler(Handler):
         try:
             while True:
                 if next_bm is not None and time.monotonic() >= next_bm:
-                    kind, data, next_bm = "line", st.bookmark(), time.monotonic() + interval
+                    what, data, next_bm = "line", st.bookmark("Namespace" if kind == "namespaces" else "Pod"), \
+                        time.monotonic() + interval
                 else:
                     try:
-                        kind, data = s.q.get(timeout=0.2)
+                        what, data = s.q.get(timeout=0.2)
                     except queue.Empty:
                         if self.peer_gone():
                             self.log_message("watch stream closed by client")
@@ -212,11 +239,11 @@ class MainHandler(Handler):
                         continue
                 with st.cond:
                     st.cond.wait_for(lambda: not st.stalled or s.force_close)
-                if s.force_close or kind == "close":
+                if s.force_close or what == "close":
                     self.wfile.write(b"0\r\n\r\n")  # clean end of the chunked body
                     return
-                self.chunk(data + (b"\n" if kind == "line" else b""))
-                if kind == "truncate":  # abrupt close: no terminating chunk
+                self.chunk(data + (b"\n" if what == "line" else b""))
+                if what == "truncate":  # abrupt close: no terminating chunk
                     return
         except OSError as e:  # client went away (BrokenPipe, reset, SSL errors)
             self.log_message("watch stream ended: %s", e)
@@ -246,7 +273,8 @@ class ControlHandler(Handler):
         if urlsplit(self.path).path != "/stats":
             return self.reply(404, b"404 page not found")
         with st.lock:
-            stats = dict(st.stats, open_watches=len(st.streams), resource_version=str(st.rv),
+            stats = dict(st.stats, open_watches=sum(s.kind == "pods" for s in st.streams),
+                         open_namespace_watches=sum(s.kind == "namespaces" for s in st.streams), resource_version=str(st.rv),
                          kubelet_mode=st.modes["kubelet"], api_mode=st.modes["api"], stalled=st.stalled)
         self.reply(200, json.dumps(stats).encode(), "application/json")
 
@@ -257,13 +285,14 @@ class ControlHandler(Handler):
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
         n = None
         if url.path == "/mode":
-            new = {k: q.get(k, q.get(k + "_mode")) for k in ("kubelet", "api") if k in q or k + "_mode" in q}
+            new = {k: q.get(k, q.get(k + "_mode")) for k in ("kubelet", "api", "namespaces") if k in q or k + "_mode" in q}
             if not set(new.values()) <= set(MODES):
                 return self.reply(400, ("unknown mode in %r, want one of %s\n" % (new, MODES)).encode())
             with st.lock:
                 st.modes.update(new)
                 st.delay = float(q.get("delay", st.delay))
         elif url.path in ("/event", "/raw"):
+            objkind = "Pod"
             if url.path == "/raw":
                 line, obj = body.rstrip(b"\n"), None
             else:
@@ -272,9 +301,10 @@ class ControlHandler(Handler):
                     assert isinstance(ev, dict) and "type" in ev and isinstance(ev.get("object"), dict)
                 except (ValueError, AssertionError):
                     return self.reply(400, b'body must be one watch event {"type":...,"object":{...}}\n')
-                obj = ev["object"] if ev["object"].get("kind", "Pod") == "Pod" else None
+                objkind = ev["object"].get("kind", "Pod")
+                obj = ev["object"] if objkind == "Pod" else None
                 line = st.bump_event(ev)
-            n = st.push(("line", line), obj)
+            n = st.push(("line", line), obj, "namespaces" if objkind == "Namespace" else "pods")
         elif url.path == "/gone":
             st.push(("line", GONE_EVENT))
             n = st.push(("close", b""))
@@ -348,6 +378,8 @@ def main():
     p.add_argument("--assume-node", default="", help="nodeName for items without spec.nodeName")
     p.add_argument("--mode", default="normal", choices=MODES, help="initial mode for both endpoints")
     p.add_argument("--kubelet-mode", choices=MODES); p.add_argument("--api-mode", choices=MODES)
+    p.add_argument("--namespaces-mode", choices=MODES, help="for /api/v1/namespaces (default: --api-mode)")
+    p.add_argument("--namespaces", help="NamespaceList JSON file served at /api/v1/namespaces, re-read per request")
     p.add_argument("--delay", type=float, default=10.0, help="seconds to sleep in mode slow")
     p.add_argument("--bookmark-interval", type=float, default=0.0, help="seconds; 0 = never")
     p.add_argument("--initial-rv", type=int, default=1000, help="first resourceVersion")

@@ -14,7 +14,8 @@ namespace {
 Config mustParse(const Environment& env, std::string_view hostname = "node-1") {
     auto r = parseConfig(env, hostname);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : Config{};
+    if (!r.ok()) return {};
+    return std::move(r).value();
 }
 
 TEST(ParseConfig, Defaults) {

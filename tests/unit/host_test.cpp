@@ -40,7 +40,8 @@ core::Config configFor(const TempDir& root, core::Environment env = {}) {
     env["CGROUP_ROOT"] = root.path().string();
     auto c = core::parseConfig(env, "node-1");
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
-    return c.ok() ? *c : core::Config{};
+    if (!c.ok()) return {};
+    return std::move(c).value();
 }
 
 const std::string kHexA = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
