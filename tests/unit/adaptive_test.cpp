@@ -1,0 +1,150 @@
+// Adaptive limits, the pure decision, on a clock moved by hand: contention begins, persists and
+// ends; who is tightened and by how much; the release step by step; a container that leaves; a
+// static limit that changes under an adaptive one; what is never touched.
+#include <gtest/gtest.h>
+
+#include "core/adaptive.h"
+
+namespace iopslimit::core {
+namespace {
+
+using std::chrono::seconds;
+using Kind = AdaptiveChange::Kind;
+
+const DevNum kVdb{254, 16};
+
+class Adaptive : public ::testing::Test {
+protected:
+    AdaptiveConfig cfg() {
+        AdaptiveConfig c;
+        c.on = true;
+        c.pressure = 10;
+        c.window = seconds(10);
+        c.cooldown = seconds(60);
+        c.factor = 0.75;
+        c.floorIops = 50;
+        c.floorBps = 1 << 20;
+        return c;
+    }
+    DiskWindow disk(double pressure) { return DiskWindow{kVdb, "vdb", pressure, true, "kubepods", 97}; }
+    ContainerUse use(const std::string& id, double readIops, Limits statics = Limits{500, 500, 0, 0}) {
+        ContainerUse c;
+        c.id = id;
+        c.label = "ns/" + id + "/c";
+        c.dev = kVdb;
+        c.rates.readIops = readIops;
+        c.rates.readBps = readIops * 4096;
+        c.staticLimits = statics;
+        return c;
+    }
+    // One window later.
+    std::vector<AdaptiveChange> step(double pressure, const std::vector<ContainerUse>& cs) {
+        now += seconds(10);
+        return adaptiveStep(state, cfg(), now, {disk(pressure)}, cs);
+    }
+
+    AdaptiveState state;
+    AdaptiveClock::time_point now{seconds(1'800'000'000)};
+};
+
+TEST_F(Adaptive, ContentionTightensOnlyTheContainerAboveItsFairShareInGradedSteps) {
+    Limits unlimited{};
+    // Not contended (pressure below 10 %): nothing, however busy.
+    EXPECT_TRUE(step(5, {use("noisy", 1600, unlimited), use("victim", 40)}).empty());
+    // Contended: the noisy one (1600 of 1640 IOPS, fair share 820) is tightened to 0.75 x 1600.
+    auto ch = step(34, {use("noisy", 1600, unlimited), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Tighten);
+    EXPECT_EQ(ch[0].id, "noisy");
+    EXPECT_EQ(ch[0].after.readIops, 1200u);
+    EXPECT_EQ(ch[0].after.readBps, 1200u * 4096);
+    EXPECT_EQ(ch[0].after.writeIops, 0u);  // it did no writes: no write limit
+    EXPECT_NE(ch[0].reason.find("disk vdb kubepods full pressure 34 % for 10 s (busy 97 %); 1600 IOPS = 98 % of the disk; "
+                                "limited to read-iops 1200"),
+              std::string::npos)
+        << ch[0].reason;
+    EXPECT_FALSE(state.entries.count("victim"));
+    // Still contended: the next step goes from what it does now (throttled to 1200): 900.
+    ch = step(30, {use("noisy", 1200, unlimited), use("victim", 60)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].after.readIops, 900u);
+    // And down to the floor, not below.
+    for (double r : {900.0, 675.0, 507.0, 381.0, 286.0, 215.0, 161.0, 121.0, 91.0, 68.0, 51.0})
+        step(25, {use("noisy", r, unlimited), use("victim", 10)});
+    EXPECT_EQ(state.entries.at("noisy").limits.readIops, 50u);
+    EXPECT_EQ(state.entries.at("noisy").from.readIops, 1600u);  // what it did before we acted
+}
+
+TEST_F(Adaptive, NeverAboveTheStaticLimitNeverForTheIneligibleNeverForOneContainerAlone) {
+    // The static limit is tighter than factor x rate: it stays in force, no adaptive limit needed.
+    auto ch = step(40, {use("capped", 1000, Limits{300, 300, 0, 0}), use("victim", 10)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].after.readIops, 300u);
+    EXPECT_EQ(tighterOf(Limits{300, 300, 0, 0}, ch[0].after).readIops, 300u);
+    state = {};
+    // Excluded or exempt containers are never chosen.
+    auto exempt = use("exempt", 1600, Limits{});
+    exempt.eligible = false;
+    EXPECT_TRUE(step(40, {exempt, use("victim", 40)}).empty());
+    // One container doing IO is waiting for itself: no contention to resolve.
+    EXPECT_TRUE(step(90, {use("alone", 1600, Limits{}), use("idle", 0)}).empty());
+    // No pressure reading (no PSI): nothing.
+    now += seconds(10);
+    auto unknown = disk(90);
+    unknown.pressureKnown = false;
+    EXPECT_TRUE(adaptiveStep(state, cfg(), now, {unknown}, {use("a", 1600, Limits{}), use("b", 40)}).empty());
+    // Off: nothing.
+    auto off = cfg();
+    off.on = false;
+    now += seconds(10);
+    EXPECT_TRUE(adaptiveStep(state, off, now, {disk(90)}, {use("a", 1600, Limits{}), use("b", 40)}).empty());
+}
+
+TEST_F(Adaptive, ReleasedStepByStepAfterTheCooldownAndForgottenWhenGone) {
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40), use("leaver", 1500, Limits{})});
+    ASSERT_EQ(state.entries.at("noisy").limits.readIops, 1200u);
+    ASSERT_TRUE(state.entries.count("leaver"));
+    // Contention ends; within the cooldown nothing loosens. The one that left is forgotten at once.
+    auto ch = step(2, {use("noisy", 1200, Limits{}), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Forget);
+    EXPECT_EQ(ch[0].id, "leaver");
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(step(2, {use("noisy", 1200, Limits{}), use("victim", 40)}).empty());
+    // 60 s without contention: each window 1/0.75 up, until past what it did before (1600): released.
+    ch = step(2, {use("noisy", 1200, Limits{}), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Loosen);
+    EXPECT_EQ(ch[0].after.readIops, 1600u);
+    ch = step(2, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Release);
+    EXPECT_TRUE(state.entries.empty());
+}
+
+TEST_F(Adaptive, AStaticLimitChangingUnderAnAdaptiveOne) {
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    ASSERT_EQ(state.entries.at("noisy").limits.readIops, 1200u);
+    // The operator sets a static 400: the tighter one is in force, and the release stops at it.
+    EXPECT_EQ(tighterOf(Limits{400, 400, 0, 0}, state.entries.at("noisy").limits).readIops, 400u);
+    for (int i = 0; i < 6; ++i) step(0, {use("noisy", 400, Limits{400, 400, 0, 0}), use("victim", 40)});
+    auto ch = step(0, {use("noisy", 400, Limits{400, 400, 0, 0}), use("victim", 40)});
+    ASSERT_FALSE(ch.empty());
+    EXPECT_EQ(ch.back().kind, Kind::Release);  // 1200 / 0.75 >= 400: no adaptive limit left
+    // A static limit raised above an adaptive one leaves the adaptive one in force while contended.
+    state = {};
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    EXPECT_EQ(tighterOf(Limits{5000, 5000, 0, 0}, state.entries.at("noisy").limits).readIops, 1200u);
+}
+
+TEST_F(Adaptive, EntriesExpireAfterTheCooldownSoARestartNeverKeepsThemLonger) {
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    EXPECT_EQ(expireAdaptive(state, now + seconds(59)), 0u);
+    // Held while contended, even by a container no longer above its fair share.
+    step(34, {use("noisy", 300, Limits{}), use("victim", 400), use("third", 500, Limits{})});
+    EXPECT_EQ(state.entries.at("noisy").expires, now + seconds(60));
+    EXPECT_EQ(expireAdaptive(state, now + seconds(61)), 2u);
+    EXPECT_TRUE(state.entries.empty());
+}
+
+}  // namespace
+}  // namespace iopslimit::core
