@@ -121,6 +121,7 @@ std::vector<AnnotationProblem> unknownAnnotationKeys(const std::map<std::string,
         name = name.substr(0, name.find('.'));
         bool known = false;
         for (const auto& r : kKeys) known = known || r.key == name;
+        known = known || (name == kAdaptiveKey && key.find('.') == std::string_view::npos);  // pod-level only
         if (!known) out.push_back({it->first, cut(it->second), "unknown iops-limit annotation key"});
     }
     return out;

@@ -14,6 +14,9 @@ namespace iopslimit::core {
 
 inline constexpr std::string_view kAnnotationPrefix = "iops-limit/";
 inline constexpr size_t kMaxAnnotationValue = 64;
+// iops-limit/adaptive: "on" | "off" (Pod or Namespace): whether adaptive limits may apply, see
+// core/adaptive.h; it sets no limit itself.
+inline constexpr std::string_view kAdaptiveKey = "adaptive";
 
 enum class Origin { Default, PodAnnotation, ContainerAnnotation, Override, NamespaceDefault };
 std::string_view originName(Origin o);

@@ -38,6 +38,13 @@ const std::vector<ConfigVariable>& configVariables() {
         {"POD_MIN_READ_BPS", "(POD_MIN_BPS)", "the least read bytes/s"},
         {"POD_MIN_WRITE_BPS", "(POD_MIN_BPS)", "the least write bytes/s"},
         {"TRUSTED_NAMESPACES", "", "namespaces whose pods' annotations are not bounded by POD_MAX_*/POD_MIN_* or namespace ceilings"},
+        {"ADAPTIVE_LIMITS", "off", "on: tighten the containers that contend for a busy data disk, and undo it"},
+        {"ADAPTIVE_PRESSURE", "10", "percent PSI full avg10 (kubepods, else the system) that makes a disk contended"},
+        {"ADAPTIVE_WINDOW", "10", "seconds the pressure must last; also the step of tightening and loosening"},
+        {"ADAPTIVE_COOLDOWN", "60", "seconds without contention before adaptive limits are loosened again"},
+        {"ADAPTIVE_FACTOR", "0.75", "new adaptive limit = factor x the container's rate over the window (0.1 to 0.95)"},
+        {"ADAPTIVE_FLOOR_IOPS", "50", "the least IOPS an adaptive limit goes down to"},
+        {"ADAPTIVE_FLOOR_BPS", "1Mi", "the least bytes/s an adaptive limit goes down to"},
         {"DATA_MOUNT", "/data", "comma list of mount points whose disks are throttled"},
         {"EXCLUDE_KEYWORDS", "pause,istio-proxy,psmdb,kube-system,koordinator,apisix",
          "skip containers whose pod name, container name or image contains one"},
@@ -178,6 +185,13 @@ Error bad(const char* var, const std::string& value, const std::string& why) {
     return makeError(std::string(var) + "=\"" + value.substr(0, 80) + "\": " + why);
 }
 
+std::string trimNumber(double d) {
+    std::string s = std::to_string(d);
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+}
+
 Result<unsigned> parseUnsigned(const char* var, const std::string& v, unsigned min, unsigned max) {
     unsigned n = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -265,6 +279,41 @@ Result<Config> parseConfig(const Environment& env, std::string_view hostname) {
                        "above " + pol.maxSetBy[b.dir] + "=" + std::to_string(mx) + " (the least a pod may ask for must not exceed the most)");
     }
     for (auto& ns : splitList(r.get("TRUSTED_NAMESPACES", ""))) c.policy.trustedNamespaces.insert(ns);
+
+    // Adaptive limits (off by default).
+    std::string adaptive = r.get("ADAPTIVE_LIMITS", "off");
+    std::transform(adaptive.begin(), adaptive.end(), adaptive.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (adaptive == "on" || adaptive == "true" || adaptive == "yes" || adaptive == "1") c.adaptive.on = true;
+    else if (adaptive == "off" || adaptive == "false" || adaptive == "no" || adaptive == "0" || adaptive.empty()) c.adaptive.on = false;
+    else return bad("ADAPTIVE_LIMITS", adaptive, "expected on or off");
+    auto number = [&](const char* var, const char* def, double min, double max) -> Result<double> {
+        std::string v = r.get(var, def);
+        double d = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return bad(var, v, "not a number");
+        if (d < min || d > max) return bad(var, v, "must be between " + trimNumber(min) + " and " + trimNumber(max));
+        return d;
+    };
+    auto pressure = number("ADAPTIVE_PRESSURE", "10", 1, 100);
+    if (!pressure) return pressure.error();
+    c.adaptive.pressure = *pressure;
+    auto window = parseUnsigned("ADAPTIVE_WINDOW", r.get("ADAPTIVE_WINDOW", "10"), 2, 3600);
+    if (!window) return window.error();
+    c.adaptive.window = std::chrono::seconds(*window);
+    auto cooldown = parseUnsigned("ADAPTIVE_COOLDOWN", r.get("ADAPTIVE_COOLDOWN", "60"), *window, 86400);
+    if (!cooldown) return cooldown.error();
+    c.adaptive.cooldown = std::chrono::seconds(*cooldown);
+    auto factor = number("ADAPTIVE_FACTOR", "0.75", 0.1, 0.95);
+    if (!factor) return factor.error();
+    c.adaptive.factor = *factor;
+    auto floorIops = parseUnsigned("ADAPTIVE_FLOOR_IOPS", r.get("ADAPTIVE_FLOOR_IOPS", "50"), 1, 1000000);
+    if (!floorIops) return floorIops.error();
+    c.adaptive.floorIops = *floorIops;
+    std::string floorBpsText = r.get("ADAPTIVE_FLOOR_BPS", "1Mi");
+    auto floorBps = parseByteQuantity(floorBpsText);
+    if (!floorBps) return bad("ADAPTIVE_FLOOR_BPS", floorBpsText, floorBps.error().message);
+    if (*floorBps < 4096) return bad("ADAPTIVE_FLOOR_BPS", floorBpsText, "must be at least 4Ki (one page a second)");
+    c.adaptive.floorBps = *floorBps;
 
     std::string mounts = r.get("DATA_MOUNT", "/data");
     c.dataMounts = splitList(mounts);

@@ -11,6 +11,7 @@
 #include "core/cgroup_path.h"
 #include "core/env_file.h"
 #include "core/filter.h"
+#include "core/adaptive.h"
 #include "core/limits.h"
 #include "core/policy.h"
 #include "core/result.h"
@@ -53,6 +54,7 @@ struct Config {
     bool nodeNameFromHostname = false;
     Limits defaults;
     NodePolicy policy;  // POD_MAX_*, POD_MIN_*, TRUSTED_NAMESPACES
+    AdaptiveConfig adaptive;  // ADAPTIVE_*
     std::vector<std::string> dataMounts;
     FilterSpec filter;
     std::string containerRuntime = "auto";  // auto|containerd|cri-o|docker

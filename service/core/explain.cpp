@@ -45,6 +45,16 @@ std::string renderExplain(std::string_view ns, std::string_view name, const Pod*
                 out << "\n";
             }
         }
+        const ExplainObserved* adaptive = nullptr;
+        for (const auto& o : observed)
+            if (!e.containerId.id.empty() && o.containerId == e.containerId.id && !o.adaptiveReason.empty()) adaptive = &o;
+        if (adaptive)
+            out << "    adaptive limit in force: read " << limitValueString(adaptive->limits.readIops) << " / write "
+                << limitValueString(adaptive->limits.writeIops) << " IOPS, read " << formatBytes(adaptive->limits.readBps)
+                << " / write " << formatBytes(adaptive->limits.writeBps) << " B/s: " << adaptive->adaptiveReason << "\n";
+        else if (e.source != LimitSource::Excluded)
+            out << "    adaptive limits: " << (e.adaptiveEligible ? "may apply when its disk is contended" : "exempt")
+                << "\n";
         for (const auto& o : observed) {
             if (e.containerId.id.empty() || o.containerId != e.containerId.id) continue;
             out << "    target: " << (o.target.empty() ? e.cgroup : o.target) << "\n";

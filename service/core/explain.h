@@ -16,6 +16,8 @@ struct ExplainObserved {
     std::string target;
     LimitState state = LimitState::Planned;
     std::string message;
+    Limits limits;               // in force (with an adaptive limit, tighter than the plan's)
+    std::string adaptiveReason;  // why an adaptive limit is in force, if one is
 };
 
 // pod: the pod named ns/name among the last-known pods, or null; podsKnown and podSource say

@@ -11,6 +11,7 @@ std::string_view sourceName(LimitSource s) {
         case LimitSource::Override: return "override";
         case LimitSource::Excluded: return "excluded";
         case LimitSource::Namespace: return "namespace";
+        case LimitSource::Adaptive: return "adaptive";
     }
     return "default";
 }
@@ -51,17 +52,23 @@ PlanEntry planContainer(const Pod& pod, const Container& c, const PlanInput& in)
         if (auto it = in.overrides->find(pod.key()); it != in.overrides->end()) {
             e.source = LimitSource::Override;
             e.limits = it->second;
+            e.staticLimits = e.limits;
             e.decision.origins.fill(Origin::Override);
+            e.adaptiveEligible = in.policy && adaptiveEligible(pod.ns, pod.annotations, *in.policy);
             return e;
         }
     }
-    if (in.policy) e.clamps = applyPolicy(e.decision, pod.ns, *in.policy);
+    if (in.policy) {
+        e.clamps = applyPolicy(e.decision, pod.ns, *in.policy);
+        e.adaptiveEligible = adaptiveEligible(pod.ns, pod.annotations, *in.policy);
+    }
     for (auto& c : defaultClamps)  // only where the namespace default decided the direction
         if (e.decision.origins[c.direction] == Origin::NamespaceDefault) e.clamps.push_back(std::move(c));
     e.limits = e.decision.limits;
     e.source = e.decision.fromAnnotation() ? LimitSource::Annotation
                : namespaceDefault          ? LimitSource::Namespace
                                            : LimitSource::Default;
+    e.staticLimits = e.limits;
     return e;
 }
 

@@ -15,8 +15,9 @@
 namespace iopslimit::core {
 
 // Where a container's limits come from: the node default, the namespace default (iops-limit/default-*
-// of its Namespace), its pod's annotations, a D-Bus override, or nowhere (excluded).
-enum class LimitSource { Default, Annotation, Override, Excluded, Namespace };
+// of its Namespace), its pod's annotations, a D-Bus override, an adaptive limit tighter than any of
+// those (core/adaptive.h), or nowhere (excluded).
+enum class LimitSource { Default, Annotation, Override, Excluded, Namespace, Adaptive };
 std::string_view sourceName(LimitSource s);
 
 struct PlanEntry {
@@ -33,6 +34,9 @@ struct PlanEntry {
     std::string excludedReason;
     LimitDecision decision;
     std::vector<Clamp> clamps;  // what the policy changed of what the annotations asked for
+    bool adaptiveEligible = false;  // adaptive limits may tighten it (core/policy.h adaptiveEligible)
+    Limits staticLimits;            // before an adaptive limit (equal to limits without one)
+    std::string adaptiveReason;     // why an adaptive limit is in force, if one is
 };
 
 // More running containers than this in one pass is not a node: the excess is reported, not

@@ -58,11 +58,16 @@ NamespacePolicy parseNamespacePolicy(const std::map<std::string, std::string>& a
             }
         }
     }
+    if (auto it = annotations.find(std::string(kAnnotationPrefix) + std::string(kAdaptiveKey)); it != annotations.end()) {
+        if (it->second == "on") p.adaptive = true;
+        else if (it->second == "off") p.adaptive = false;
+        else p.problems.push_back({it->first, it->second.substr(0, kMaxAnnotationValue), "expected \"on\" or \"off\""});
+    }
     for (auto it = annotations.lower_bound(std::string(kAnnotationPrefix)); it != annotations.end(); ++it) {
         std::string_view key = it->first;
         if (key.substr(0, kAnnotationPrefix.size()) != kAnnotationPrefix) break;
         std::string_view name = key.substr(kAnnotationPrefix.size());
-        bool known = false;
+        bool known = name == kAdaptiveKey;
         for (const auto& k : kNsKeys)
             known = known || name == "default-" + std::string(k.suffix) || name == "max-" + std::string(k.suffix);
         if (!known) p.problems.push_back({it->first, it->second.substr(0, kMaxAnnotationValue), "unknown iops-limit namespace annotation key"});
@@ -79,6 +84,15 @@ std::string Clamp::describe() const {
     return std::string(directionName(direction)) + ": " + what + " " + valueText(direction, requested) +
            (result < requested || requested == 0 ? " -> clamped to " : " -> raised to ") + by + " " +
            valueText(direction, result);
+}
+
+bool adaptiveEligible(const std::string& ns, const std::map<std::string, std::string>& podAnnotations, const Policy& policy) {
+    if (!policy.node.trustedNamespaces.count(ns)) return true;
+    auto pod = podAnnotations.find(std::string(kAnnotationPrefix) + std::string(kAdaptiveKey));
+    if (pod != podAnnotations.end() && pod->second == "off") return false;
+    if (pod != podAnnotations.end() && pod->second == "on") return true;
+    const NamespacePolicy* n = policy.namespaceOf(ns);
+    return n && n->adaptive.value_or(false);
 }
 
 std::vector<Clamp> applyPolicy(LimitDecision& d, const std::string& ns, const Policy& policy) {

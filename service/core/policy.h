@@ -41,8 +41,11 @@ struct NamespacePolicy {
     std::array<std::optional<uint64_t>, 4> defaults;  // iops-limit/default-*: per direction, unset = node default
     Limits max;                                       // iops-limit/max-*: per direction, 0 = none
     std::array<std::string, 4> maxKey;                // the annotation that set each ceiling
+    std::optional<bool> adaptive;                     // iops-limit/adaptive: on/off (opts a trusted namespace in)
     std::vector<AnnotationProblem> problems;          // bad values and unknown keys, ignored
-    bool operator==(const NamespacePolicy& o) const { return defaults == o.defaults && max == o.max; }
+    bool operator==(const NamespacePolicy& o) const {
+        return defaults == o.defaults && max == o.max && adaptive == o.adaptive;
+    }
 };
 
 // Namespace annotations -> policy. Keys: default-iops, default-read-iops, default-write-iops,
@@ -70,6 +73,12 @@ struct Clamp {
     std::string describe() const;
     bool operator==(const Clamp&) const = default;
 };
+
+// Whether adaptive limits may tighten this pod's containers: everywhere, except in a trusted
+// namespace, which is exempt unless it opts in (iops-limit/adaptive: "on" on the Namespace or the
+// Pod); there a Pod's "off" keeps it exempt. Elsewhere a Pod's "off" is not honoured (the noisy
+// tenant would write it) and is reported as such.
+bool adaptiveEligible(const std::string& ns, const std::map<std::string, std::string>& podAnnotations, const Policy& policy);
 
 // Applies the policy to a decision made from annotations, in place: only directions that came
 // from a pod or container annotation are clamped, and none for a trusted namespace.

@@ -40,6 +40,9 @@ private:
                         const std::string&, const uint64_t&, const uint64_t&, const uint64_t&, const uint64_t&) override {}
     void onLimitFailed(const std::string&, const std::string&, const std::string&, const std::string&,
                        const std::string&) override {}
+    void onAdaptiveLimitChanged(const std::string&, const std::string&, const std::string&, const std::string&,
+                                const std::string&, const uint64_t&, const uint64_t&, const uint64_t&, const uint64_t&,
+                                const std::string&) override {}
 };
 
 void usage(std::ostream& out) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "daemon/adaptive_controller.h"
 #include "daemon/io_sampler.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -49,6 +50,7 @@ Daemon::Daemon(core::Environment env, std::string hostname, std::vector<std::str
 }
 
 Daemon::~Daemon() {
+    adaptive_.reset();
     api_.reset();
     stopSources();  // joins the threads before their eventfds go
     for (int fd : {fetchFd_, watchFd_})
@@ -124,6 +126,16 @@ int Daemon::once(bool dryRun) {
 int Daemon::run(int signalFd) {
     signalFd_ = signalFd;
     loop_.addFd(signalFd_, POLLIN, [this] { onSignal(); });
+    adaptive_ = std::make_unique<AdaptiveController>(loop_, engine_, clock_, [this](const auto& changes) {
+        replan();  // tighter or looser, in force at once
+        for (const auto& c : changes) {
+            if (c.kind == core::AdaptiveChange::Kind::Forget || !api_) continue;
+            const core::PlanEntry* e = nullptr;
+            for (const auto& st : engine_.last().containers)
+                if (st.entry.containerId.id == c.id) e = &st.entry;
+            api_->emitAdaptive(c, e);
+        }
+    });
     stats_ = std::make_unique<StatsSampler>(
         loop_, [this] { return sampleContainers(engine_.last().containers, setup_->cgroups, setup_->devices); });
     loop_.addDynamic({[this](int& fd, short& events, int& timeoutMs) {
@@ -174,6 +186,7 @@ int Daemon::run(int signalFd) {
     watchers_.arm(setup_->cgroups, engine_.layoutGeneration(), setup_->systemd.get(), setup_->cfg.inotify, false);
     requestFetch();
     loop_.run();
+    adaptive_.reset();
     api_.reset();
     engine_.persist();
     return 0;
@@ -185,6 +198,7 @@ void Daemon::becomeReady() {
     // their pod's settings now, as for any new one (what the first pass limited is skipped).
     watchers_.rescan();
     updateMetrics();
+    adaptive_->configure(*setup_);
     if (bus_) {
         try {
             bus_->requestName(kBusName);

@@ -26,6 +26,7 @@ class IConnection;
 
 namespace iopslimit::daemon {
 
+class AdaptiveController;
 class ManagerObject;
 class MetricsServer;
 class PodFetcher;
@@ -67,6 +68,7 @@ public:
     bool watching() const { return watch_ != nullptr; }  // an API-server watch is configured
     // "off: no API server configured" | "watching" | "retrying in …: HTTP 403 …"
     std::string namespacePolicyState() const;
+    const AdaptiveController* adaptive() const { return adaptive_.get(); }
     std::string podWatchState() const;
     unsigned watchRestarts() const;
 
@@ -118,6 +120,7 @@ private:
     std::unique_ptr<host::MountWatcher> mountTable_;
     bool mountsSoon_ = false;
     std::unique_ptr<StatsSampler> stats_;
+    std::unique_ptr<AdaptiveController> adaptive_;
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<ManagerObject> api_;
     std::chrono::milliseconds watchdogEvery_{0};

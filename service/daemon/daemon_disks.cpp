@@ -2,6 +2,7 @@
 // NVMe at boot, a package installed before /data exists) gets limits within moments of the
 // mount; one moved to another disk takes our limits along. No polling: the mount table tells.
 #include "core/kernel_files.h"
+#include "daemon/adaptive_controller.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/manager_bus.h"
@@ -45,6 +46,7 @@ void Daemon::checkDataMounts() {
     setup_->setDataMounts(std::move(now));
     applied(engine_.apply(Update::replanned()));
     if (api_) api_->emitDisksChanged();
+    if (adaptive_ && ready_) adaptive_->configure(*setup_);  // other disks: new baselines
 }
 
 }  // namespace iopslimit::daemon

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "core/quantity.h"
+#include "daemon/adaptive_controller.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -177,6 +178,7 @@ std::string Daemon::reload() {
         log::info("Reloaded configuration");
         replan();        // in force on the pods known now
         requestFetch();  // and on fresh ones as soon as a source answers
+        if (adaptive_ && ready_) adaptive_->configure(*setup_);
     }
     updateMetrics();
     notify("READY=1");

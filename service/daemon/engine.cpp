@@ -49,6 +49,12 @@ void Engine::use(Setup& setup) {
 void Engine::restore(EngineMemory memory, DecisionCacheStore* store) {
     memory_ = std::move(memory);
     store_ = store;
+    // An adaptive limit never outlives its cooldown, even across a crash or a long stop.
+    size_t total = memory_.adaptive.entries.size();
+    size_t expired = core::expireAdaptive(memory_.adaptive, clock_.wallNow());
+    if (total)
+        log::info("Resumed " + std::to_string(total - expired) + " adaptive limit(s) from before the restart; " +
+                  std::to_string(expired) + " had expired and are back to their static limit");
 }
 
 core::PlanInput Engine::planInput() const {
@@ -131,6 +137,7 @@ ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind sour
         auto& st = r.containers.emplace_back();
         st.entry = std::move(e);
         if (!dryRun) reportClamps(st.entry);
+        overlayAdaptive(st.entry);
         enforce(st, intent, dryRun, true);
         if (!st.cgroup.empty()) seen.insert(st.entry.containerId.id);
         r.count(st);
@@ -147,7 +154,9 @@ ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind sour
     for (const auto& c : r.containers) {
         const auto& e = c.entry;
         if (e.containerId.id.empty()) continue;
-        next[e.containerId.id] = core::KnownDecision{e.ns, e.pod, e.limits, e.source == core::LimitSource::Excluded, e.source};
+        // The static decision: an adaptive limit is resumed from its own record, with its expiry.
+        auto source = e.source == core::LimitSource::Adaptive ? core::LimitSource::Annotation : e.source;
+        next[e.containerId.id] = core::KnownDecision{e.ns, e.pod, e.staticLimits, e.source == core::LimitSource::Excluded, source};
     }
     memory_.decisions = std::move(next);
     return r;

@@ -62,6 +62,11 @@ public:
     const Setup& setup() const { return *s_; }
     const core::Filter& filter() const { return filter_; }
     const EngineMemory& memory() const { return memory_; }
+    // Adaptive limits: one step at the end of a window (core::adaptiveStep on the engine's memory);
+    // the changes are logged and counted here; the caller re-plans when there are any.
+    std::vector<core::AdaptiveChange> adaptiveStep(const core::AdaptiveConfig& cfg, core::AdaptiveClock::time_point now,
+                                                   const std::vector<core::DiskWindow>& disks,
+                                                   const std::vector<core::ContainerUse>& uses);
     // Disks that stop being data disks (a DATA_MOUNT now on another disk): our limits come off
     // them where they are still ours. Call before the setup's devices change.
     void releaseDevices(const std::vector<host::BlockDevice>& gone);
@@ -89,6 +94,7 @@ private:
     void logApplied(const core::ContainerStatus& st);
     void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
     void reportClamps(const core::PlanEntry& e);
+    void overlayAdaptive(core::PlanEntry& e);
     core::PlanInput planInput() const;
     void account(const ReconcileReport& r, const Update& u, double seconds);
 

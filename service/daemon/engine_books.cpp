@@ -144,7 +144,7 @@ std::string Engine::explain(const std::string& ns, const std::string& pod) const
     std::vector<core::ExplainObserved> observed;
     for (const auto& st : last_.containers)
         observed.push_back({st.entry.containerId.id, st.cgroup.empty() ? "" : s_->writer->describe(st.cgroup), st.state,
-                            st.message});
+                            st.message, st.entry.limits, st.entry.adaptiveReason});
     return core::renderExplain(ns, pod, found, lastPods_.size(), core::podSourceName(podSource_), planInput(), observed);
 }
 
@@ -159,6 +159,45 @@ std::string Engine::cgroupOfUnit(const std::string& unit) const {
             if (leafOf(cg) == unit) rel = cg;
     if (rel.empty() || !host::isDirectory(s_->cgroups.hierarchy + "/" + rel)) return {};
     return rel;
+}
+
+void Engine::overlayAdaptive(core::PlanEntry& e) {
+    auto it = memory_.adaptive.entries.find(e.containerId.id);
+    if (it == memory_.adaptive.entries.end()) return;
+    if (!e.adaptiveEligible || e.source == core::LimitSource::Excluded) {
+        memory_.adaptive.entries.erase(it);  // exempt now (excluded, trusted): its static limit only
+        return;
+    }
+    Limits in = core::tighterOf(e.limits, it->second.limits);
+    if (in == e.limits) return;
+    e.limits = in;
+    e.source = core::LimitSource::Adaptive;
+    e.adaptiveReason = it->second.reason;
+}
+
+std::vector<core::AdaptiveChange> Engine::adaptiveStep(const core::AdaptiveConfig& cfg, core::AdaptiveClock::time_point now,
+                                                       const std::vector<core::DiskWindow>& disks,
+                                                       const std::vector<core::ContainerUse>& uses) {
+    auto changes = core::adaptiveStep(memory_.adaptive, cfg, now, disks, uses);
+    for (const auto& c : changes) {
+        ++telemetry_.adaptiveActions[std::string(core::adaptiveKindName(c.kind))];
+        if (c.kind == core::AdaptiveChange::Kind::Forget) continue;
+        const core::PlanEntry* e = nullptr;
+        for (const auto& st : last_.containers)
+            if (st.entry.containerId.id == c.id) e = &st.entry;
+        std::string what = c.kind == core::AdaptiveChange::Kind::Release
+                               ? "Released the adaptive limit of container "
+                               : std::string(c.kind == core::AdaptiveChange::Kind::Tighten ? "Tightened" : "Loosened") +
+                                     " the adaptive limit of container ";
+        log::notice(what + c.id + (e ? " (pod: " + e->ns + "/" + e->pod + ")" : "") + " to " + iopsText(c.after) + ": " +
+                        c.reason,
+                    {{"POD_NAMESPACE", e ? e->ns : ""},
+                     {"POD_NAME", e ? e->pod : ""},
+                     {"POD_UID", e ? e->podUid : ""},
+                     {"CONTAINER_ID", c.id},
+                     {"ADAPTIVE_ACTION", std::string(core::adaptiveKindName(c.kind))}});
+    }
+    return changes;
 }
 
 }  // namespace iopslimit::daemon

@@ -44,6 +44,7 @@ std::vector<ManagerObject::ContainerRow> ManagerObject::ListContainers() {
         if (daemon_.setup().systemdBackend() && leaf.size() > 6 && leaf.ends_with(".scope")) target = leaf;
         std::string policy;
         for (const auto& cl : e.clamps) policy += (policy.empty() ? "" : "; ") + cl.describe();
+        if (!e.adaptiveReason.empty()) policy += (policy.empty() ? "adaptive: " : "; adaptive: ") + e.adaptiveReason;
         out.emplace_back(e.ns, e.pod, e.container, e.containerId.id, target, std::string(core::sourceName(e.source)),
                          e.limits.readIops, e.limits.writeIops, e.limits.readBps, e.limits.writeBps,
                          std::string(core::publicStateName(c.state)), c.message, policy);
@@ -144,6 +145,12 @@ std::vector<sdbus::Struct<std::string, std::string>> ManagerObject::WaitingFor()
     std::vector<sdbus::Struct<std::string, std::string>> out;
     for (const auto& [mount, why] : daemon_.setup().waiting) out.emplace_back(mount, why);
     return out;
+}
+
+void ManagerObject::emitAdaptive(const core::AdaptiveChange& c, const core::PlanEntry* e) {
+    emitAdaptiveLimitChanged(e ? e->ns : "", e ? e->pod : "", e ? e->container : "", c.id,
+                             std::string(core::adaptiveKindName(c.kind)), c.after.readIops, c.after.writeIops,
+                             c.after.readBps, c.after.writeBps, c.reason);
 }
 
 void ManagerObject::emitDisksChanged() {

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "core/adaptive.h"
 #include "core/reconcile.h"
 #include "daemon/stats_sampler.h"
 #include "iopslimit1_adaptor.h"
@@ -26,6 +27,7 @@ public:
     void emitFailed(const core::ContainerStatus& s);
     void emitStateChanged();
     void emitDisksChanged();  // Devices, WaitingFor
+    void emitAdaptive(const core::AdaptiveChange& c, const core::PlanEntry* e);
 
 private:
     void requireRoot(const char* method);

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "core/prometheus.h"
+#include "daemon/adaptive_controller.h"
 #include "daemon/daemon.h"
 #include "daemon/io_sampler.h"
 #include "host/cgroup_fs.h"
@@ -103,6 +104,34 @@ std::string renderMetrics(const Daemon& s) {
     for (const auto& c : last.containers) clamped += !c.entry.clamps.empty();
     w.family("iopslimit_clamped_containers", "gauge", "Containers whose limit the policy bounds, at the last pass.");
     w.sample("iopslimit_clamped_containers", {}, clamped);
+    w.family("iopslimit_adaptive_limits", "gauge",
+             "Adaptive limits in force per container (tighter than its static limit while its disk is contended).");
+    for (const auto& c : last.containers) {
+        const auto& e = c.entry;
+        if (e.source != core::LimitSource::Adaptive) continue;
+        static constexpr const char* kinds[] = {"read_iops", "write_iops", "read_bps", "write_bps"};
+        for (int d = 0; d < 4; ++d) {
+            uint64_t v = core::limitOf(e.limits, static_cast<core::Direction>(d));
+            if (v && v != core::limitOf(e.staticLimits, static_cast<core::Direction>(d)))
+                w.sample("iopslimit_adaptive_limits",
+                         {{"namespace", e.ns}, {"pod", e.pod}, {"container", e.container}, {"limit", kinds[d]}}, static_cast<double>(v));
+        }
+    }
+    w.family("iopslimit_adaptive_actions_total", "counter", "Adaptive limit changes, by kind: tighten, loosen, release, forget.");
+    for (const char* k : {"tighten", "loosen", "release", "forget"}) {
+        auto it = t.adaptiveActions.find(k);
+        w.sample("iopslimit_adaptive_actions_total", {{"kind", k}}, it == t.adaptiveActions.end() ? 0 : it->second);
+    }
+    if (s.adaptive() && s.adaptive()->running()) {
+        w.family("iopslimit_disk_pressure", "gauge",
+                 "PSI full avg10 (percent) that decides whether a data disk is contended: the kubepods cgroup's, or the system's.");
+        w.family("iopslimit_disk_busy_percent", "gauge", "Share of the current window the data disk had IO in flight.");
+        for (const auto& d : s.adaptive()->disks()) {
+            if (d.pressureKnown)
+                w.sample("iopslimit_disk_pressure", {{"device", d.dev.str()}, {"disk", d.name}, {"of", d.pressureOf}}, d.minPressure);
+            w.sample("iopslimit_disk_busy_percent", {{"device", d.dev.str()}, {"disk", d.name}}, d.utilisation);
+        }
+    }
     w.family("iopslimit_apply_errors_total", "counter", "Limits that could not be read or written, by cause.");
     for (const char* cause : kCauses) {
         auto it = t.applyErrors.find(cause);

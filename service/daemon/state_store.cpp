@@ -1,5 +1,7 @@
 #include "daemon/state_store.h"
 
+#include "core/io_lines.h"
+
 #include <fcntl.h>
 #include <json/json.h>
 #include <sys/stat.h>
@@ -190,6 +192,24 @@ std::string renderMemory(const EngineMemory& m) {
         putLimits(o, d.limits);
         root["containers"].append(o);
     }
+    auto unixTime = [](core::AdaptiveClock::time_point t) {
+        return Json::Int64(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+    };
+    root["adaptive"] = Json::arrayValue;
+    for (const auto& [id, a] : m.adaptive.entries) {
+        Json::Value o;
+        o["id"] = id;
+        o["device"] = a.dev.str();
+        putLimits(o, a.limits);
+        Json::Value from;
+        putLimits(from, a.from);
+        o["from"] = from;
+        o["reason"] = a.reason;
+        o["expires"] = unixTime(a.expires);
+        root["adaptive"].append(o);
+    }
+    root["contended"] = Json::objectValue;
+    for (const auto& [dev, at] : m.adaptive.lastContended) root["contended"][dev.str()] = unixTime(at);
     root["ours"] = Json::arrayValue;
     for (const auto& [id, in] : m.ours) {
         Json::Value o;
@@ -234,6 +254,24 @@ std::string DecisionCacheStore::load(EngineMemory& out) {
             }
             loaded.ours[stringField(o, "id")] = core::InForce{stringField(o, "cgroup"), limitsOf(o)};
         }
+        auto fromUnix = [](const Json::Value& v) {
+            return core::AdaptiveClock::time_point(std::chrono::seconds(v.isInt64() ? v.asInt64() : 0));
+        };
+        for (const auto& o : root["adaptive"].isArray() ? root["adaptive"] : Json::Value(Json::arrayValue)) {
+            if (!o.isObject()) continue;  // an unusable entry is dropped: the static limit returns
+            auto dev = core::parseDevNum(stringField(o, "device"));
+            if (stringField(o, "id").empty() || !dev || (!o["from"].isNull() && !o["from"].isObject())) continue;
+            core::AdaptiveEntry a;
+            a.dev = *dev;
+            a.limits = limitsOf(o);
+            a.from = limitsOf(o["from"]);
+            a.reason = stringField(o, "reason");
+            a.expires = fromUnix(o["expires"]);
+            loaded.adaptive.entries[stringField(o, "id")] = a;
+        }
+        if (root["contended"].isObject())
+            for (const auto& key : root["contended"].getMemberNames())
+                if (auto dev = core::parseDevNum(key)) loaded.adaptive.lastContended[*dev] = fromUnix(root["contended"][key]);
         if (!hasOurs)  // version 1: what was decided is what we put in force
             for (const auto& [id, d] : loaded.decisions)
                 if (!d.excluded) loaded.ours[id] = core::InForce{"", d.limits};

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/limits.h"
+#include "core/adaptive.h"
 #include "core/reconcile.h"
 #include "core/result.h"
 
@@ -36,6 +37,7 @@ private:
 struct EngineMemory {
     core::DecisionCache decisions;
     core::OursMap ours;
+    core::AdaptiveState adaptive;  // adaptive limits with their expiry, contention per disk
     bool operator==(const EngineMemory&) const = default;
 };
 

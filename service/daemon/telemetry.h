@@ -18,6 +18,7 @@ struct Telemetry {
     // A new container cgroup (inotify) until its limit is written: the daemon's own share.
     core::Histogram newContainerSeconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
     std::map<std::string, uint64_t> newContainers;
+    std::map<std::string, uint64_t> adaptiveActions;  // tighten | loosen | release | forget
     std::map<std::string, uint64_t> clamps;  // by what bounded the request: POD_MAX_IOPS, …, "namespace"  // "known" | "unknown" (pod data did not know it)
     uint64_t reconciles = 0;
     unsigned watchRestartsBefore = 0;  // of API-server watches replaced by a reload

@@ -114,8 +114,20 @@ private:
     }
     void onLimitFailed(const std::string&, const std::string&, const std::string&, const std::string&,
                        const std::string&) override {}
+    void onAdaptiveLimitChanged(const std::string&, const std::string&, const std::string&, const std::string& id,
+                                const std::string& action, const uint64_t& ri, const uint64_t&, const uint64_t&,
+                                const uint64_t&, const std::string& reason) override {
+        std::lock_guard l(m_);
+        adaptive_ += action + " " + id + " " + std::to_string(ri) + " " + reason + "\n";
+    }
     std::mutex m_;
-    std::string applied_;
+    std::string applied_, adaptive_;
+
+public:
+    std::string adaptive() {
+        std::lock_guard l(m_);
+        return adaptive_;
+    }
 };
 
 class RunningDaemon : public ::testing::Test {

@@ -80,16 +80,21 @@ TEST_F(RunningDaemon, AKubeletThatNeverAnswersBlocksNoBusCallNoNewContainerAndNo
     // answers at once.
     std::atomic<int> resyncExit{-1};
     std::thread resync([&] { resyncExit = busctl("--timeout=4 call io.iopslimit1 /io/iopslimit1 io.iopslimit1.Manager Resync").exitCode; });
+    // Property reads through a D-Bus proxy in this process (busctl's own start-up would be measured
+    // otherwise): each answered within 100 ms for the whole hang.
+    auto conn = sdbus::createSessionBusConnectionWithAddress(address_);
+    Recorder proxy(*conn);
     double worstRead = 0;
     for (int i = 0; i < 15; ++i) {
         notify.drain();  // as systemd reads them
         auto r0 = std::chrono::steady_clock::now();
-        EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");
+        EXPECT_EQ(proxy.PodSource(), "kubelet");
+        EXPECT_GT(proxy.ManagedContainers(), 0u);
         worstRead = std::max(worstRead, msSince(r0));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    // busctl itself takes a few ms to start; the daemon's share is what must stay small.
-    EXPECT_LT(worstRead, 100) << "a property read took " << worstRead << " ms during the hang";
+    EXPECT_LT(worstRead, 100) << "two property reads took " << worstRead << " ms during the hang";
+    EXPECT_EQ(property("PodSource"), "s \"kubelet\"\n");  // and through busctl
 
     t0 = std::chrono::steady_clock::now();
     appear(cg, cgroupOf(*annotated, true), tmp_.path() / "staging");

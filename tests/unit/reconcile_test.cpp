@@ -51,7 +51,9 @@ TEST(Decide, EveryIntentAgainstWhatIsInForce) {
         EXPECT_EQ(d.writes, c.writes) << c.name;
         EXPECT_EQ(d.state, c.state) << c.name;
         EXPECT_EQ(d.ours, c.oursAfter) << c.name;
-        if (c.intent == Intent::RemoveOurs) EXPECT_EQ(d.note, "namespace kube-system") << c.name;
+        if (c.intent == Intent::RemoveOurs) {
+            EXPECT_EQ(d.note, "namespace kube-system") << c.name;
+        }
     }
 }
 
@@ -132,7 +134,7 @@ TEST(Explain, SaysWhereEachDirectionComesFromAndWhatWasFound) {
     Pod p = podWith("u-1", {{"iops-limit/limit", "200"}, {"iops-limit/write-iops", "abc"}});
     Filter none = Filter::create({}).value();
     PlanInput in{kDefault, &none, CgroupLayout{CgroupDriver::Systemd, {}}, nullptr};
-    std::vector<ExplainObserved> seen{{std::string(64, 'b'), "cri-containerd-bbbb.scope", LimitState::Applied, ""}};
+    std::vector<ExplainObserved> seen{{std::string(64, 'b'), "cri-containerd-bbbb.scope", LimitState::Applied, "", Limits{}, ""}};
     std::string text = renderExplain("shop", "db-0", &p, 1, "kubelet", in, seen);
     EXPECT_NE(text.find("Pod shop/db-0 (uid u-1, burstable, phase ?)"), std::string::npos) << text;
     EXPECT_NE(text.find("read-iops: 200 from pod-annotation (iops-limit/limit)"), std::string::npos) << text;
