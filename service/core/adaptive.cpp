@@ -78,7 +78,22 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
             totalBps += bps;
             active += iops >= kActiveIops || bps >= kActiveBps;
         }
-        const bool contended = cfg.on && disk.pressureKnown && disk.minPressure >= cfg.pressure && active >= 2;
+        bool contended = cfg.on && disk.pressureKnown && disk.minPressure >= cfg.pressure && active >= 2;
+        if (contended) {
+            // Our own throttling stalls the containers it holds: ask the others.
+            bool holding = false, victimsKnown = false;
+            double victims = 0;
+            for (const auto* c : users) {
+                if (state.entries.count(c->id)) {
+                    holding = true;
+                    continue;
+                }
+                if ((c->rates.readIops + c->rates.writeIops) < kActiveIops || !c->pressure) continue;
+                victimsKnown = true;
+                victims = std::max(victims, *c->pressure);
+            }
+            if (holding && victimsKnown) contended = victims >= cfg.pressure;
+        }
         if (contended) {
             state.lastContended[disk.dev] = now;
             for (auto& [id, e] : state.entries)  // held while the contention lasts

@@ -7,7 +7,11 @@
 // Contended: the disk's IO pressure (PSI "full" avg10 of the kubepods cgroup, or of the whole
 // system where cgroups have none; percent of wall time in which every pod task that wanted to run
 // waited for IO) stayed at or above `pressure` for a whole window, while at least two containers
-// did IO on it (one container alone is waiting for itself: throttling it helps no one).
+// did IO on it (one container alone is waiting for itself: throttling it helps no one). Once
+// adaptive limits are in force on the disk, the containers they hold stall on the throttle itself,
+// which PSI counts too; then the disk counts as contended only while the others (the victims)
+// still see that pressure (their own io.pressure some avg10, cgroup v2; where there is none, the
+// disk-wide reading stands).
 // Who: the containers above their fair share (the disk's throughput over the window divided by
 // the containers doing IO on it), in IOPS or in bytes/s; largest first. Each such direction gets
 // max(floor, factor x its rate over the window), never above its static limit; while contention
@@ -57,6 +61,7 @@ struct ContainerUse {
     IoRates rates;        // on this disk, over the window
     Limits staticLimits;  // what default, namespace, annotation and override give it (0 = unlimited)
     bool eligible = true; // not excluded, not exempt (trusted namespace not opted in)
+    std::optional<double> pressure;  // its own PSI some avg10 (cgroup v2 io.pressure), percent
 };
 
 struct AdaptiveEntry {

@@ -91,8 +91,11 @@ void AdaptiveController::endWindow() {
     const auto& last = engine_.last().containers;
     auto sampled = sampleContainers(last, setup_->cgroups, setup_->devices);
     std::map<std::string, std::map<core::DevNum, core::IoCounters>> next;
-    for (const auto& io : sampled)
+    std::map<std::string, double> pressureOf;
+    for (const auto& io : sampled) {
         if (io.error.empty()) next[io.id] = io.devices;
+        if (io.pressure) pressureOf[io.id] = io.pressure->someAvg10;
+    }
     if (windowStart_ != Clock::Steady::time_point{}) {
         double seconds = std::chrono::duration<double>(now - windowStart_).count();
         std::vector<core::DiskWindow> disks;
@@ -119,6 +122,7 @@ void AdaptiveController::endWindow() {
                 u.rates = core::ratesBetween(before->second, after, seconds);
                 u.staticLimits = e.staticLimits;
                 u.eligible = e.adaptiveEligible && e.source != core::LimitSource::Excluded;
+                if (auto p = pressureOf.find(u.id); p != pressureOf.end()) u.pressure = p->second;
                 uses.push_back(std::move(u));
             }
         }

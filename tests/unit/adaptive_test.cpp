@@ -136,6 +136,30 @@ TEST_F(Adaptive, AStaticLimitChangingUnderAnAdaptiveOne) {
     EXPECT_EQ(tighterOf(Limits{5000, 5000, 0, 0}, state.entries.at("noisy").limits).readIops, 1200u);
 }
 
+TEST_F(Adaptive, OnceHoldingTheNoisyOneTheVictimsPressureDecides) {
+    // The throttle itself stalls the container it holds, which PSI counts: with limits in force the
+    // disk is contended only while the others still wait.
+    auto victim = [&](double pressure) {
+        auto v = use("victim", 40);
+        v.pressure = pressure;
+        return v;
+    };
+    step(40, {use("noisy", 1600, Limits{}), victim(35)});
+    ASSERT_EQ(state.entries.at("noisy").limits.readIops, 1200u);
+    // Still waiting behind it: the next step down.
+    auto ch = step(40, {use("noisy", 1200, Limits{}), victim(30)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].after.readIops, 900u);
+    // The victim runs freely now (2 %), though the held one keeps the disk-wide PSI at 40 %: no
+    // further step, and the cooldown starts.
+    EXPECT_TRUE(step(40, {use("noisy", 900, Limits{}), victim(2)}).empty());
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(step(40, {use("noisy", 900, Limits{}), victim(2)}).empty());
+    ch = step(40, {use("noisy", 900, Limits{}), victim(2)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Loosen);
+    EXPECT_EQ(ch[0].after.readIops, 1200u);
+}
+
 TEST_F(Adaptive, EntriesExpireAfterTheCooldownSoARestartNeverKeepsThemLonger) {
     step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
     EXPECT_EQ(expireAdaptive(state, now + seconds(59)), 0u);
