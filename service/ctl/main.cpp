@@ -11,6 +11,7 @@
 #include <thread>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -281,6 +282,8 @@ int cmdTop(Manager& m, const TopOptions& o, bool legend) {
             rows;
         uint64_t window = 0;
         std::tie(rows, window) = m.ListContainerStats();
+        std::map<std::string, std::string> sourceOf;  // container ID -> where its limit comes from
+        for (const auto& c : m.ListContainers()) sourceOf[c.get<3>()] = c.get<5>() + (c.get<12>().empty() ? "" : "*");
         struct Line {
             std::vector<std::string> cells;
             double iops, bps, share, pressure;
@@ -295,7 +298,7 @@ int cmdTop(Manager& m, const TopOptions& o, bool legend) {
             if (share >= 0) std::snprintf(shareText, sizeof shareText, "%.0f", share);
             if (pr >= 0) std::snprintf(prText, sizeof prText, "%.2f", pr);
             lines.push_back({{r.get<0>() + "/" + r.get<1>(), r.get<2>(), iopsRate(ri), iopsRate(wi), humanRate(rb),
-                              humanRate(wb), shareText, prText},
+                              humanRate(wb), shareText, prText, sourceOf.count(r.get<3>()) ? sourceOf[r.get<3>()] : "-"},
                              std::max(ri, 0.0) + std::max(wi, 0.0), std::max(rb, 0.0) + std::max(wb, 0.0), share, pr});
         }
         std::stable_sort(lines.begin(), lines.end(), [&](const Line& a, const Line& b) {
@@ -317,7 +320,7 @@ int cmdTop(Manager& m, const TopOptions& o, bool legend) {
                       node.c_str(), rows.size(), throttled, static_cast<double>(window) / 1e6);
         if (legend) std::cout << head << "\n\n";
         std::string text = iopslimit::core::renderTable(
-            {"POD", "CONTAINER", "R-IOPS", "W-IOPS", "R-B/s", "W-B/s", "LIMIT%", "PRESSURE"}, table);
+            {"POD", "CONTAINER", "R-IOPS", "W-IOPS", "R-B/s", "W-B/s", "LIMIT%", "PRESSURE", "SOURCE"}, table);
         if (!legend) text = text.substr(text.find('\n') + 1);
         std::cout << text << (tty ? "" : "\n") << std::flush;
         if (o.iterations >= 0 && it + 1 >= o.iterations) break;

@@ -899,9 +899,10 @@ TEST_F(Observability, ListContainerStatsGivesRatesPressureAndLimitsAndTopShowsTh
     std::istringstream cells(firstRow);
     std::vector<std::string> c;
     for (std::string w; cells >> w;) c.push_back(w);
-    ASSERT_EQ(c.size(), 8u) << firstRow;
+    ASSERT_EQ(c.size(), 9u) << firstRow;
     EXPECT_NEAR(std::stod(c[6]), 100, 40) << firstRow;  // LIMIT%: ~200 reads/s against 200
     EXPECT_EQ(c[7], "12.50");
+    EXPECT_EQ(c[8], "annotation");  // SOURCE: where its limit comes from (adaptive when one holds it)
 
     EXPECT_EQ(ctl("top -n 0").exitCode, 2);
     EXPECT_EQ(ctl("top -d abc").exitCode, 2);
