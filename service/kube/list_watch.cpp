@@ -16,6 +16,19 @@ HttpRequest apiServerRequest(const core::Config& cfg) {
     return r;
 }
 
+ListWatch::Line ListWatch::Line::of(core::WatchEvent::Type type, int code, const std::string& message,
+                                    std::string resourceVersion) {
+    Line line;
+    if (type == core::WatchEvent::Type::Error) {
+        if (code == 410) line.kind = Kind::Gone;
+        else line.error = "ERROR event " + std::to_string(code) + ": " + message;
+        return line;
+    }
+    line.resourceVersion = std::move(resourceVersion);
+    line.kind = type == core::WatchEvent::Type::Bookmark ? Kind::Bookmark : Kind::Event;
+    return line;
+}
+
 ListWatch::ListWatch(const core::Config& cfg, HttpGetter& http, Hooks hooks)
     : base_(apiServerRequest(cfg)), http_(http), hooks_(std::move(hooks)), stallSec_(cfg.watchStallSec) {
     base_.abort = [this] { return stopping_.load(); };

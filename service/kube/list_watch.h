@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/config.h"
+#include "core/pod.h"
 #include "core/result.h"
 #include "kube/http_client.h"
 
@@ -25,6 +26,9 @@ public:
         enum class Kind { Event, Bookmark, Gone, Error } kind = Kind::Error;
         std::string resourceVersion;  // Event, Bookmark
         std::string error;            // Error: why the stream is dropped
+        // What a decoded watch line means, whatever its kind of object: an ERROR (410: relist;
+        // anything else: drop the stream), a BOOKMARK, or an event to hand over.
+        static Line of(core::WatchEvent::Type type, int code, const std::string& message, std::string resourceVersion);
     };
     struct Hooks {
         std::string url;  // the list URL; the watch adds &watch=1…

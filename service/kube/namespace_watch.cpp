@@ -24,23 +24,10 @@ NamespaceWatch::NamespaceWatch(const core::Config& cfg, HttpGetter& http, std::f
                      return list->resourceVersion;
                  },
                  [this](std::string_view text) {
-                     ListWatch::Line line;
                      auto ev = core::decodeNamespaceEvent(text);
-                     if (!ev) {
-                         line.error = ev.error().message;
-                         return line;
-                     }
-                     if (ev->type == core::WatchEvent::Type::Error) {
-                         if (ev->code == 410) line.kind = ListWatch::Line::Kind::Gone;
-                         else line.error = "ERROR event " + std::to_string(ev->code) + ": " + ev->message;
-                         return line;
-                     }
-                     line.resourceVersion = ev->resourceVersion;
-                     if (ev->type == core::WatchEvent::Type::Bookmark) {
-                         line.kind = ListWatch::Line::Kind::Bookmark;
-                         return line;
-                     }
-                     line.kind = ListWatch::Line::Kind::Event;
+                     if (!ev) return ListWatch::Line{ListWatch::Line::Kind::Error, "", ev.error().message};
+                     auto line = ListWatch::Line::of(ev->type, ev->code, ev->message, ev->resourceVersion);
+                     if (line.kind != ListWatch::Line::Kind::Event) return line;
                      bool changedNow = false;
                      {
                          std::lock_guard l(m_);

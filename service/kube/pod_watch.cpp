@@ -26,20 +26,9 @@ PodWatch::PodWatch(const core::Config& cfg, HttpGetter& http, std::function<void
                      return list->resourceVersion;
                  },
                  [this](std::string_view text) {
-                     ListWatch::Line line;
                      auto ev = core::decodeWatchEvent(text);
-                     if (!ev) {
-                         line.error = ev.error().message;
-                         return line;
-                     }
-                     if (ev->type == core::WatchEvent::Type::Error) {
-                         if (ev->code == 410) line.kind = ListWatch::Line::Kind::Gone;
-                         else line.error = "ERROR event " + std::to_string(ev->code) + ": " + ev->message;
-                         return line;
-                     }
-                     line.resourceVersion = ev->resourceVersion;
-                     line.kind = ev->type == core::WatchEvent::Type::Bookmark ? ListWatch::Line::Kind::Bookmark
-                                                                               : ListWatch::Line::Kind::Event;
+                     if (!ev) return ListWatch::Line{ListWatch::Line::Kind::Error, "", ev.error().message};
+                     auto line = ListWatch::Line::of(ev->type, ev->code, ev->message, ev->resourceVersion);
                      if (line.kind == ListWatch::Line::Kind::Event &&
                          (ev->pod.nodeName.empty() || ev->pod.nodeName == nodeName_)) {
                          WatchUpdate u;
