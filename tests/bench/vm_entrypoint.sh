@@ -5,7 +5,7 @@
 # with LIMIT_BACKEND=systemd and 40 with LIMIT_BACKEND=cgroupfs, started 4 at a time by
 # containerd + runc with the systemd cgroup driver, the kubepods tree there first; each container's
 # entrypoint reads its own io.max as its first action.
-#   tests/bench/vm_entrypoint.sh [ROUNDS]   (default 1: about 6 minutes; each round ~4 more)
+#   tests/bench/vm_entrypoint.sh [ROUNDS]   (default 1: about 3 minutes; each more round 2-4)
 # Prints "skipped: <reason>" and exits 77 where qemu cannot run.
 set -u -o pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -26,7 +26,7 @@ if ! grep -q '^ENTRY: ' "$LOG"; then
     tail -n 30 "$LOG"; echo "  no results (exit $rc)"; exit 1
 fi
 # ENTRY: RUN DRIVER/BACKEND/ORDER OK N
-awk '$1 == "ENTRY:" { split($3, l, "/"); ok[l[2]] += $4; n[l[2]] += $5; runs[l[2]]++ }
+awk '/^ENTRY: / { split($3, l, "/"); ok[l[2]] += $4; n[l[2]] += $5; runs[l[2]]++ }
      END { for (b in n) printf "  LIMIT_BACKEND=%-9s %4d of %4d containers (%5.1f %%) in %d run(s) of 40\n", b, ok[b], n[b], 100 * ok[b] / n[b], runs[b] }' "$LOG"
 grep -E '^FAIL: ' "$LOG" | sed 's/^/  (tier check) /'
 echo "  ($((SECONDS - t0)) s, guest boot and package install included)"
