@@ -1,7 +1,7 @@
 #!/bin/bash
 # The vm tier inside the node-vm guest (Debian 12, systemd 252 as PID 1, pure cgroup v2 with io,
 # /dev/vdb as the data disk, containerd 1.6 + runc 1.1.5). tests/vm/node_vm_test.sh copies this
-# tree to /srv/vm-test and runs one phase per call, in this order:
+# tree to /srv/vm-test and runs one phase per call (its PHASES give the order):
 #
 #   setup                      facts of the node; /dev/vdb as /data; kubelet credentials in
 #                              /var/lib/kubelet/pki; the kubelet emulator; containerd
