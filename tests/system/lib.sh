@@ -362,6 +362,20 @@ fio_iops() {   # PROCS FILE [RUNNER...]
 # The read IOs of the last fio_iops run (terse field 6 is the KiB read, in 4 KiB blocks).
 fio_last_reads() { awk -F';' 'NR == 1 { print int($6 / 4) }' "$WORK/fio.last"; }
 
+# ---------- packages ----------
+# The same .deb at a higher version, for upgrade tests: repacked with dpkg-deb, not built again.
+repack_deb() {   # DEB VERSION OUT_DIR: prints the path of the new .deb
+    local dir=$WORK/repack name
+    name=$(basename "$1" | sed "s/_$(dpkg-deb -f "$1" Version)_/_$2_/")
+    rm -rf "$dir"
+    if dpkg-deb -R "$1" "$dir" && sed -i "s/^Version: .*/Version: $2/" "$dir/DEBIAN/control" &&
+        dpkg-deb --root-owner-group -b "$dir" "$3/$name" > /dev/null; then
+        rm -rf "$dir"; echo "$3/$name"
+    else
+        rm -rf "$dir"; return 1
+    fi
+}
+
 # ---------- a private system bus ----------
 # dbus-daemon with an allow-all policy on a socket in WORK; exports DBUS_SYSTEM_BUS_ADDRESS so
 # iops-limitd and iops-limitctl use it, never the host's bus.

@@ -65,11 +65,9 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 STAGE=$WORK/stage/vm-test
 mkdir -p "$STAGE"/tests/{system,tools,vm} "$STAGE/debs"
 cp "$DEB" "$STAGE/debs/"
-# the upgrade: the same package at a higher version (dpkg-deb repack, not a second build)
-UP_NAME=$(basename "$DEB" | sed "s/_${VERSION}_/_${VERSION}+vmtest1_/")
-dpkg-deb -R "$DEB" "$WORK/repack" && sed -i "s/^Version: .*/Version: $VERSION+vmtest1/" "$WORK/repack/DEBIAN/control" &&
-    dpkg-deb --root-owner-group -b "$WORK/repack" "$STAGE/debs/$UP_NAME" > /dev/null || die "repack $DEB as $VERSION+vmtest1"
-rm -rf "$WORK/repack"
+# the upgrade: the same package at a higher version
+UP_DEB=$(repack_deb "$DEB" "$VERSION+vmtest1" "$STAGE/debs") || die "repack $DEB as $VERSION+vmtest1"
+UP_NAME=$(basename "$UP_DEB")
 echo "    $(basename "$DEB"), upgrade $UP_NAME"
 cp "$REPO/tests/system/lib.sh" "$STAGE/tests/system/"
 cp "$REPO/tests/tools/kube_emulator.py" "$REPO/tests/tools/make_certs.sh" "$STAGE/tests/tools/"
