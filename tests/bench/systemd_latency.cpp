@@ -75,45 +75,41 @@ double pct(std::vector<double> v, double p) {
     return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
 
-void print(const std::string& what, const std::vector<Container>& cs, std::atomic<int64_t> Container::*from,
-           std::atomic<int64_t> Container::*to) {
+using Event = std::atomic<int64_t> Container::*;
+
+// Milliseconds from FROM to TO of every container that saw both (negative: TO came first).
+std::vector<double> spans(const std::vector<Container>& cs, Event from, Event to) {
     std::vector<double> ms;
-    size_t missed = 0;
     for (const auto& c : cs) {
         int64_t a = (c.*from).load(), b = (c.*to).load();
-        if (a && b) ms.push_back(std::max<int64_t>(0, b - a) / 1e6);
-        else ++missed;
+        if (a && b) ms.push_back((b - a) / 1e6);
     }
+    return ms;
+}
+
+void print(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    for (auto& v : ms) v = std::max(0.0, v);
+    size_t missed = cs.size() - ms.size();
     std::printf("  %-58s p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  (%zu%s)\n", what.c_str(), pct(ms, 0.5),
                 pct(ms, 0.9), pct(ms, 0.99), pct(ms, 1.0), ms.size(),
                 missed ? (", " + std::to_string(missed) + " never").c_str() : "");
 }
 
-// The room between two events per container: TO - FROM (negative: TO came first), p50, the 1st
-// percentile (99 % of the containers had more room) and the least.
-void printMargin(const std::string& what, const std::vector<Container>& cs, std::atomic<int64_t> Container::*from,
-                 std::atomic<int64_t> Container::*to) {
-    std::vector<double> ms;
-    size_t negative = 0;
-    for (const auto& c : cs) {
-        int64_t a = (c.*from).load(), b = (c.*to).load();
-        if (!a || !b) continue;
-        ms.push_back((b - a) / 1e6);
-        if (b < a) ++negative;
-    }
-    std::printf("  %-58s p50 %7.2f  p1 %7.2f  min %7.2f ms  (%zu; %zu negative)\n", what.c_str(), pct(ms, 0.5),
-                pct(ms, 0.01), pct(ms, 0.0), ms.size(), negative);
-}
-
-void printWithMin(const std::string& what, const std::vector<Container>& cs, std::atomic<int64_t> Container::*from,
-                  std::atomic<int64_t> Container::*to) {
-    std::vector<double> ms;
-    for (const auto& c : cs) {
-        int64_t a = (c.*from).load(), b = (c.*to).load();
-        if (a && b) ms.push_back(std::max<int64_t>(0, b - a) / 1e6);
-    }
+void printWithMin(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    for (auto& v : ms) v = std::max(0.0, v);
     std::printf("  %-58s p50 %7.2f  p99 %7.2f  min %7.2f  max %7.2f ms  (%zu of %zu)\n", what.c_str(), pct(ms, 0.5),
                 pct(ms, 0.99), pct(ms, 0.0), pct(ms, 1.0), ms.size(), cs.size());
+}
+
+// The room between two events per container: TO - FROM (negative: TO came first), p50, the 1st
+// percentile (99 % of the containers had more room) and the least.
+void printMargin(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    size_t negative = std::count_if(ms.begin(), ms.end(), [](double v) { return v < 0; });
+    std::printf("  %-58s p50 %7.2f  p1 %7.2f  min %7.2f ms  (%zu; %zu negative)\n", what.c_str(), pct(ms, 0.5),
+                pct(ms, 0.01), pct(ms, 0.0), ms.size(), negative);
 }
 
 }  // namespace
