@@ -282,7 +282,7 @@ EOF
 # fio 4 KiB random direct reads inside containers: one of each limited kind at once (their limits
 # add up to well under the disk's unlimited rate), then an excluded one alone.
 fio_checks() {   # RUN
-    local run=$1 id pod cat r largest=0 i=0 ids=() lims=() names=() free
+    local run=$1 id pod cat r largest=0 i=0 ids=() lims=() names=() free got again
     local -A seen
     while read -r id _ pod ctr _ _ r _ cat _ _; do
         [ "$ctr" = c0 ] && [ -z "${seen[$cat]:-}" ] || continue
@@ -296,9 +296,17 @@ fio_checks() {   # RUN
     done
     wait
     for i in "${!ids[@]}"; do
-        got=$(cat "$WORK/fio.$i")
-        within "$got" "${lims[i]}" "$FIO_TOLERANCE" && pass "fio in ${names[i]}: ${got} IOPS, limit ${lims[i]}" ||
-            fail "fio in ${names[i]}: ${got:-?} IOPS, want ${lims[i]} ±$FIO_TOLERANCE%"
+        got=$(cat "$WORK/fio.$i") again=
+        # Below the band with four at once: the guest's CPU (TCG, a busy host) fell short, not the
+        # limit; measured again alone. Above it is the limit failing: no second chance.
+        if [ -n "$got" ] && [ $((got * 100)) -lt $((lims[i] * (100 - FIO_TOLERANCE))) ]; then
+            again=$got
+            got=$(fio_iops - /data/fio.dat ctr task exec --exec-id "fio-$i-again" "${ids[i]}")
+            echo "$got" > "$WORK/fio.$i"
+        fi
+        within "$got" "${lims[i]}" "$FIO_TOLERANCE" &&
+            pass "fio in ${names[i]}: ${got} IOPS, limit ${lims[i]}${again:+ (alone; $again with the others)}" ||
+            fail "fio in ${names[i]}: ${got:-?} IOPS${again:+ alone ($again with the others)}, want ${lims[i]} ±$FIO_TOLERANCE%"
     done
     id=$(plan_rows "$run" | awk '$9 == "excluded" && $4 == "c0" { print $1; exit }')
     pod=$(plan_rows "$run" | awk -v i="$id" '$1 == i { print $3 }')
