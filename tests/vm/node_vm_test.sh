@@ -104,7 +104,7 @@ SUMMARY=()
 guest_phase() {   # ARGS...
     local log=$SHARE/phase.log rc n t0=$SECONDS tailer
     : > "$log"
-    tail -n +1 -F "$log" 2> /dev/null &
+    tail -n +1 -F --pid=$$ "$log" 2> /dev/null &   # ends with this script, whatever happens
     tailer=$!
     timeout "${VM_PHASE_TIMEOUT:-900}" "$NODE_VM" exec "bash $GUEST/tests/vm/guest/node_test.sh $* > /host/phase.log 2>&1"
     rc=$?
