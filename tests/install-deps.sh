@@ -12,6 +12,8 @@ packages=(
   python3 openssl curl dbus-daemon dbus-bin
   # system tier: real cgroups, loop devices, fio, the systemd testhost
   fio util-linux mount e2fsprogs systemd dbus procps
+  # vm tier: the node-vm guest (qemu; its image is built once with mmdebstrap)
+  qemu-system-x86 qemu-utils mmdebstrap
   # fuzzing (libFuzzer comes with clang)
   clang libclang-rt-14-dev
 )

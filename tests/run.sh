@@ -3,7 +3,7 @@
 # CTest's summary. Tiers that need root, a loop device or the systemd testhost skip themselves
 # with their reason elsewhere.
 #   tests/run.sh               all tiers
-#   TIERS=unit tests/run.sh    one tier (unit | integration | system), or a CTest -L regex
+#   TIERS=unit tests/run.sh    one tier (unit | integration | system | vm), or a CTest -L regex
 #   SANITIZE=1 tests/run.sh    also the unit and integration tiers under ASan+UBSan (on in CI)
 #   FUZZ=1 tests/run.sh        also each libFuzzer target for a few seconds (on in CI)
 set -euo pipefail
@@ -41,6 +41,6 @@ cd "$BUILD_DIR"
 label=()
 [ -n "$TIERS" ] && label=(-L "$TIERS")
 echo "==> running tests ${TIERS:+(tiers: $TIERS)}"
-# unit and integration run in parallel; system tests are RUN_SERIAL in CMake.
+# unit and integration run in parallel; system and vm tests are RUN_SERIAL in CMake, vm last.
 ctest --output-on-failure -j2 "${label[@]}" || status=1
 exit $status

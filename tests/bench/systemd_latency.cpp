@@ -6,6 +6,11 @@
 //           IOReadIOPSMax on the unit mark "applied"
 //   poller  the comparison, as in latency.cpp: list the container cgroups every second and limit
 //           what is new, with the daemon's own Engine and SystemdUnitWriter
+//   runc    as daemon, but each scope is made by real runc (systemd cgroup driver) starting a
+//           container, PARALLEL at a time: STARTER ID SLICE runs `runc create` + `runc start`; the
+//           container's entrypoint writes CLOCK_MONOTONIC (ns) to STAMP_DIR/ID as its first action.
+//           Also: cgroup appears -> the entrypoint runs, and the margin between that and systemd
+//           reporting our limit, per container.
 //
 // Each container is a transient scope cri-containerd-<id>.scope in its own pod slice
 // (kubepods-besteffort-pod<uid>.slice, started first and waited for, as the kubelet makes the
@@ -15,8 +20,12 @@
 //   returned  StartTransientUnit's reply arrives;
 //   active    systemd has the scope active (its ActiveEnterTimestampMonotonic, read afterwards);
 //   applied   LimitApplied received (daemon) / the Engine reports it applied (poller);
-//   reported  systemd answers IOReadIOPSMax with the limit (Get, right after "applied").
+//   reported  systemd answers IOReadIOPSMax with the limit (Get, right after "applied");
+//   entry     (runc) the container's entrypoint ran.
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -47,7 +56,7 @@ struct Container {
     std::string id, unit, slice, dir;
     uint32_t pid = 0;
     Clock::time_point call;
-    std::atomic<int64_t> created{0}, returned{0}, active{0}, applied{0}, reported{0};  // ns since t0; 0 = not yet
+    std::atomic<int64_t> created{0}, returned{0}, active{0}, applied{0}, reported{0}, entry{0};  // ns since t0; 0 = not yet
 };
 
 Clock::time_point t0;
@@ -66,45 +75,72 @@ double pct(std::vector<double> v, double p) {
     return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
 
-void print(const std::string& what, const std::vector<Container>& cs, std::atomic<int64_t> Container::*from,
-           std::atomic<int64_t> Container::*to) {
+using Event = std::atomic<int64_t> Container::*;
+
+// Milliseconds from FROM to TO of every container that saw both (negative: TO came first).
+std::vector<double> spans(const std::vector<Container>& cs, Event from, Event to) {
     std::vector<double> ms;
-    size_t missed = 0;
     for (const auto& c : cs) {
         int64_t a = (c.*from).load(), b = (c.*to).load();
-        if (a && b) ms.push_back(std::max<int64_t>(0, b - a) / 1e6);
-        else ++missed;
+        if (a && b) ms.push_back((b - a) / 1e6);
     }
+    return ms;
+}
+
+void print(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    for (auto& v : ms) v = std::max(0.0, v);
+    size_t missed = cs.size() - ms.size();
     std::printf("  %-58s p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  (%zu%s)\n", what.c_str(), pct(ms, 0.5),
                 pct(ms, 0.9), pct(ms, 0.99), pct(ms, 1.0), ms.size(),
                 missed ? (", " + std::to_string(missed) + " never").c_str() : "");
 }
 
+void printWithMin(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    for (auto& v : ms) v = std::max(0.0, v);
+    std::printf("  %-58s p50 %7.2f  p99 %7.2f  min %7.2f  max %7.2f ms  (%zu of %zu)\n", what.c_str(), pct(ms, 0.5),
+                pct(ms, 0.99), pct(ms, 0.0), pct(ms, 1.0), ms.size(), cs.size());
+}
+
+// The room between two events per container: TO - FROM (negative: TO came first), p50, the 1st
+// percentile (99 % of the containers had more room) and the least.
+void printMargin(const std::string& what, const std::vector<Container>& cs, Event from, Event to) {
+    std::vector<double> ms = spans(cs, from, to);
+    size_t negative = std::count_if(ms.begin(), ms.end(), [](double v) { return v < 0; });
+    std::printf("  %-58s p50 %7.2f  p1 %7.2f  min %7.2f ms  (%zu; %zu negative)\n", what.c_str(), pct(ms, 0.5),
+                pct(ms, 0.01), pct(ms, 0.0), ms.size(), negative);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 8) {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    const bool runc = mode == "runc";
+    if (argc != (runc ? 9 : 8)) {
         std::fprintf(stderr,
                      "usage: %s daemon|poller COUNT INTERVAL_MS PIDS_FILE CGROUP_ROOT DATA_MOUNT LIMIT\n"
+                     "       %s runc COUNT PARALLEL STARTER CGROUP_ROOT DATA_MOUNT LIMIT STAMP_DIR\n"
                      "  CGROUP_ROOT: the testhost's cgroup as the host sees it; LIMIT: the IOPS expected\n",
-                     argv[0]);
+                     argv[0], argv[0]);
         return 2;
     }
-    const std::string mode = argv[1];
     const int n = std::stoi(argv[2]);
-    const auto interval = std::chrono::milliseconds(std::stoi(argv[3]));
+    const auto interval = std::chrono::milliseconds(runc ? 0 : std::stoi(argv[3]));
+    const int parallel = runc ? std::max(1, std::stoi(argv[3])) : 1;
+    const std::string starter = runc ? argv[4] : "", stampDir = runc ? argv[8] : "";
     const std::string cgroupRoot = argv[5], dataMount = argv[6];
     const uint64_t limit = std::stoull(argv[7]);
     const bool poller = mode == "poller";
 
     std::vector<uint32_t> pids;
-    {
+    if (!runc) {
         std::ifstream f(argv[4]);
         for (uint32_t p; f >> p;) pids.push_back(p);
-    }
-    if (static_cast<int>(pids.size()) < n) {
-        std::fprintf(stderr, "%zu pids in %s, need %d\n", pids.size(), argv[4], n);
-        return 2;
+        if (static_cast<int>(pids.size()) < n) {
+            std::fprintf(stderr, "%zu pids in %s, need %d\n", pids.size(), argv[4], n);
+            return 2;
+        }
     }
 
     auto cfg = core::parseConfig({{"NODE_NAME", "bench"}, {"CGROUP_ROOT", cgroupRoot}, {"CGROUP_VERSION", "v2"},
@@ -132,7 +168,7 @@ int main(int argc, char** argv) {
         cs[i].unit = "cri-containerd-" + cs[i].id + ".scope";
         cs[i].slice = "kubepods-besteffort-pod" + uid + ".slice";
         cs[i].dir = cgroupRoot + "/kubepods.slice/kubepods-besteffort.slice/" + cs[i].slice + "/" + cs[i].unit;
-        cs[i].pid = pids[i];
+        if (!runc) cs[i].pid = pids[i];
     }
     std::map<std::string, Container*> byId, byDir;
     for (auto& c : cs) byId[c.id] = &c, byDir[c.dir.substr(cgroupRoot.size())] = &c;
@@ -247,8 +283,7 @@ int main(int argc, char** argv) {
             return std::string();
         }
     };
-    for (int i = 0; i < n; ++i) {
-        Container& c = cs[i];
+    auto startSlice = [&](const Container& c) {
         try {  // the pod's slice first, as the kubelet does, and wait till it is active
             sdbus::ObjectPath job;
             systemd->callMethod("StartTransientUnit")
@@ -260,6 +295,35 @@ int main(int argc, char** argv) {
         } catch (const sdbus::Error& e) {
             if (!failedStarts++) firstError = e.getName() + ": " + e.getMessage();
         }
+    };
+    // runc: PARALLEL containers at a time, as pod workers start them; "returned" = the starter exited
+    for (int b = 0; runc && b < n; b += parallel) {
+        int end = std::min(n, b + parallel);
+        for (int i = b; i < end; ++i) startSlice(cs[i]);
+        started = end;
+        std::map<pid_t, Container*> running;
+        for (int i = b; i < end; ++i) {
+            std::vector<std::string> args{starter, cs[i].id, cs[i].slice};
+            std::vector<char*> av;
+            for (auto& a : args) av.push_back(a.data());
+            av.push_back(nullptr);
+            pid_t pid;
+            if (posix_spawnp(&pid, starter.c_str(), nullptr, nullptr, av.data(), environ) == 0) running[pid] = &cs[i];
+            else if (!failedStarts++) firstError = "posix_spawn " + starter;
+        }
+        while (!running.empty()) {
+            int status = 0;
+            pid_t pid = ::waitpid(-1, &status, 0);
+            auto it = running.find(pid);
+            if (it == running.end()) continue;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) it->second->returned = now();
+            else if (!failedStarts++) firstError = "starter exited with status " + std::to_string(status);
+            running.erase(it);
+        }
+    }
+    for (int i = 0; !runc && i < n; ++i) {
+        Container& c = cs[i];
+        startSlice(c);
         Props props{{"PIDs", sdbus::Variant(std::vector<uint32_t>{c.pid})}, {"Slice", sdbus::Variant(c.slice)}};
         started = i + 1;
         try {
@@ -291,9 +355,24 @@ int main(int argc, char** argv) {
         }
     }
 
+    for (auto& c : cs) {  // the entrypoints' CLOCK_MONOTONIC (steady_clock's clock)
+        std::ifstream f(stampDir.empty() ? std::string() : stampDir + "/" + c.id);
+        int64_t ns = 0;
+        if (f >> ns && ns > t0ns) c.entry = ns - t0ns + 1;
+    }
+
     if (failedStarts)
-        std::printf("  %zu of %d StartTransientUnit calls failed (first: %s)\n", failedStarts, n, firstError.c_str());
-    if (poller) {
+        std::printf("  %zu of %d starts failed (first: %s)\n", failedStarts, n, firstError.c_str());
+    if (runc) {
+        printWithMin("runc: cgroup appears -> LimitApplied received", cs, &Container::created, &Container::applied);
+        printWithMin("runc: cgroup appears -> systemd reports IOReadIOPSMax", cs, &Container::created,
+                     &Container::reported);
+        printWithMin("runc: cgroup appears -> the container's entrypoint runs", cs, &Container::created, &Container::entry);
+        printMargin("margin: LimitApplied received .. the entrypoint runs", cs, &Container::applied, &Container::entry);
+        printMargin("margin: systemd reports the limit .. the entrypoint runs", cs, &Container::reported, &Container::entry);
+        print("  (cgroup appears -> systemd has the scope active)", cs, &Container::created, &Container::active);
+        print("  (cgroup appears -> runc start returns)", cs, &Container::created, &Container::returned);
+    } else if (poller) {
         print("plain 1 s poller: cgroup appears -> applied", cs, &Container::created, &Container::applied);
         print("plain 1 s poller: cgroup appears -> systemd reports", cs, &Container::created, &Container::reported);
     } else {
@@ -303,10 +382,12 @@ int main(int argc, char** argv) {
         print("iops-limitd: StartTransientUnit returns -> systemd reports", cs, &Container::returned,
               &Container::reported);
     }
-    print("  (StartTransientUnit returns -> cgroup appears)", cs, &Container::returned, &Container::created);
-    print("  (cgroup appears -> systemd has the scope active)", cs, &Container::created, &Container::active);
-    print(poller ? "  (scope active -> applied)" : "  (scope active -> LimitApplied received)", cs, &Container::active,
-          &Container::applied);
+    if (!runc) {
+        print("  (StartTransientUnit returns -> cgroup appears)", cs, &Container::returned, &Container::created);
+        print("  (cgroup appears -> systemd has the scope active)", cs, &Container::created, &Container::active);
+        print(poller ? "  (scope active -> applied)" : "  (scope active -> LimitApplied received)", cs,
+              &Container::active, &Container::applied);
+    }
 
     // Stop the scopes (their processes with them) and slices, so the next run starts on a calm systemd.
     for (auto& c : cs)

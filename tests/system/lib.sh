@@ -13,10 +13,11 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$LIB_DIR/../.." && pwd -P)
 BUILD_DIR=${BUILD_DIR:-$REPO/build}
 DAEMON=${IOPSLIMITD:-$BUILD_DIR/service/daemon/iops-limitd}   # CTest sets IOPSLIMITD
-# systemd-testhost lives in shared/ beside the repository. A clone made elsewhere (CI clones main
-# into a scratch directory) finds it beside the repository it was cloned from.
-find_testhost() {
-    local rel=shared/testhost/systemd-testhost origin
+# The shared tools (systemd-testhost, node-vm) live in shared/ beside the repository. A clone made
+# elsewhere (CI clones main into a scratch directory) finds them beside the repository it was
+# cloned from.
+find_shared() {   # PATH under shared/, e.g. testhost/systemd-testhost
+    local rel=shared/$1 origin
     origin=$(git -C "$REPO" config --get remote.origin.url 2>/dev/null) || origin=
     origin=${origin#file://}
     if [ ! -x "$REPO/../$rel" ] && [ -n "$origin" ] && [ -x "$origin/../$rel" ]; then
@@ -25,7 +26,7 @@ find_testhost() {
         echo "$REPO/../$rel"
     fi
 }
-SYSD_TESTHOST=${SYSD_TESTHOST:-$(find_testhost)}
+SYSD_TESTHOST=${SYSD_TESTHOST:-$(find_shared testhost/systemd-testhost)}
 PODS_RECORDED=$REPO/tests/data/nri-kubernetes_1_35_kubelet_pods.json
 
 # The pods make_podlist keeps (all Running, one container each).
@@ -347,18 +348,33 @@ table_value() {   # TABLE CONTAINER-ID COLUMN (the full or short ID, as the tabl
 
 # ---------- fio ----------
 # 4k random direct reads for 4 s from a shell that first moves itself into the cgroup whose
-# cgroup.procs is given; prints the read IOPS. RUNNER (optional, e.g. "systemd-testhost exec")
-# runs that shell elsewhere; PROCS and FILE are then paths as RUNNER sees them.
+# cgroup.procs is given ("-": stays where RUNNER starts it, e.g. `ctr task exec` in a container);
+# prints the read IOPS. RUNNER (optional, e.g. "systemd-testhost exec") runs that shell elsewhere;
+# PROCS and FILE are then paths as RUNNER sees them.
 fio_iops() {   # PROCS FILE [RUNNER...]
     local procs=$1 file=$2; shift 2
     # shellcheck disable=SC2016  # expanded by the inner shell
-    "$@" bash -c 'echo $$ > "$1" || exit 1
+    "$@" bash -c '[ "$1" = - ] || echo $$ > "$1" || exit 1
         exec fio --name=iops --filename="$2" --direct=1 --rw=randread --bs=4k --ioengine=libaio \
             --iodepth=16 --runtime=4 --time_based --output-format=terse --terse-version=3' \
         fio_iops "$procs" "$file" 2>> "$WORK/fio.log" | tee "$WORK/fio.last" | awk -F';' 'NR == 1 { print $8 }'
 }
 # The read IOs of the last fio_iops run (terse field 6 is the KiB read, in 4 KiB blocks).
 fio_last_reads() { awk -F';' 'NR == 1 { print int($6 / 4) }' "$WORK/fio.last"; }
+
+# ---------- packages ----------
+# The same .deb at a higher version, for upgrade tests: repacked with dpkg-deb, not built again.
+repack_deb() {   # DEB VERSION OUT_DIR: prints the path of the new .deb
+    local dir=$WORK/repack name
+    name=$(basename "$1" | sed "s/_$(dpkg-deb -f "$1" Version)_/_$2_/")
+    rm -rf "$dir"
+    if dpkg-deb -R "$1" "$dir" && sed -i "s/^Version: .*/Version: $2/" "$dir/DEBIAN/control" &&
+        dpkg-deb --root-owner-group -b "$dir" "$3/$name" > /dev/null; then
+        rm -rf "$dir"; echo "$3/$name"
+    else
+        rm -rf "$dir"; return 1
+    fi
+}
 
 # ---------- a private system bus ----------
 # dbus-daemon with an allow-all policy on a socket in WORK; exports DBUS_SYSTEM_BUS_ADDRESS so

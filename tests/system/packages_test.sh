@@ -183,12 +183,9 @@ log "upgrade package: $DEB_VERSION -> $DEB_VERSION+pkgtest1 (dpkg-deb repack)"
 mkdir -p "$SHARE" && chmod 755 "$SHARE"
 cp "$DEB" "$SHARE/" || die "copy $DEB"
 DEB_IN=$IN/$(basename "$DEB")
-dpkg-deb -R "$DEB" "$WORK/repack" || die "dpkg-deb -R"
-sed -i "s/^Version: .*/Version: $DEB_VERSION+pkgtest1/" "$WORK/repack/DEBIAN/control"
-UP_NAME=$(basename "$DEB" | sed "s/_${DEB_VERSION}_/_${DEB_VERSION}+pkgtest1_/")
-dpkg-deb --root-owner-group -b "$WORK/repack" "$SHARE/$UP_NAME" > /dev/null || die "dpkg-deb -b"
-rm -rf "$WORK/repack"
-echo "    $SHARE/$UP_NAME"
+UP_DEB=$(repack_deb "$DEB" "$DEB_VERSION+pkgtest1" "$SHARE") || die "repack $DEB as $DEB_VERSION+pkgtest1"
+UP_NAME=$(basename "$UP_DEB")
+echo "    $UP_DEB"
 
 log "loop disk (the node's data disk, /data in the testhost), pods, certificates"
 make_loop_disk 64M
