@@ -30,11 +30,13 @@ Daemon::Daemon(core::Environment env, std::string hostname, std::vector<std::str
           [this](const std::string& cg) {
               engine_.apply(Update::appeared({cg}));
               if (persistSoon_) return;
-              // New containers change what is ours: written once a second at most, off their path.
+              // New containers change what is ours and the count in STATUS: written and told
+              // once a second at most, off their path.
               persistSoon_ = true;
               loop_.addTimer(std::chrono::seconds(1), [this] {
                   persistSoon_ = false;
                   engine_.persist();
+                  notifyStatus();
               });
           },
           [this](const std::string& unit) { return engine_.cgroupOfUnit(unit); },

@@ -74,6 +74,10 @@ const ReconcileReport& Engine::apply(Update u) {
     auto t0 = clock_.now();
     if (!u.cgroups.empty()) {
         appeared_ = applyAppeared(u.cgroups);
+        if (appeared_.containers.empty()) return appeared_;
+        // What list, ManagedContainers and STATUS show includes them from now on.
+        last_.merge(appeared_);
+        if (onStateChanged) onStateChanged();
         return appeared_;
     }
     ReconcileReport r;

@@ -1,5 +1,7 @@
 #include "daemon/report.h"
 
+#include <algorithm>
+
 #include "core/quantity.h"
 #include "core/table.h"
 
@@ -14,6 +16,20 @@ void ReconcileReport::count(const core::ContainerStatus& s) {
         case core::LimitState::Error: ++failed; break;
         case core::LimitState::Excluded: ++excluded; break;
     }
+}
+
+void ReconcileReport::merge(const ReconcileReport& newer) {
+    for (const auto& n : newer.containers) {
+        const std::string& id = n.entry.containerId.id;
+        auto same = [&](const core::ContainerStatus& c) {
+            return id.empty() ? (!n.cgroup.empty() && c.cgroup == n.cgroup) : c.entry.containerId.id == id;
+        };
+        auto it = std::find_if(containers.begin(), containers.end(), same);
+        if (it == containers.end()) containers.push_back(n);
+        else *it = n;
+    }
+    changed = failed = missing = unchanged = excluded = 0;
+    for (const auto& c : containers) count(c);
 }
 
 std::string renderReport(const ReconcileReport& r) {

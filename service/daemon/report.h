@@ -17,6 +17,9 @@ struct ReconcileReport {
     size_t changed = 0, failed = 0, missing = 0, unchanged = 0, excluded = 0;
     double millis = 0;
     void count(const core::ContainerStatus& s);
+    // Folds a pass over new containers into this full pass: a container already shown (same
+    // container ID, else same cgroup) takes the newer status, a new one is added; counts follow.
+    void merge(const ReconcileReport& newer);
 };
 
 // The plan/result table printed by --dry-run and --once.

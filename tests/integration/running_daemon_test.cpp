@@ -261,11 +261,22 @@ TEST_F(RunningDaemon, ANewContainerCgroupGetsItsLimitAtOnceWithoutWaitingForTheP
     startBus(false);
     startDaemon();  // CHECK_INTERVAL=3600: only the watcher can act from here on
     int fetchesBefore = kubeletRequests(*emu_);
+    std::string managed = property("ManagedContainers");
+    ASSERT_EQ(managed.rfind("u ", 0), 0u) << managed;
+    unsigned managedBefore = std::stoul(managed.substr(2));
 
     appear(cg, cgroupOf(*annotated, true), tmp_.path() / "staging1");
     EXPECT_TRUE(waitFor([&] { return ioMax("e2e-statefulset-0") == "259:0 rbps=max wbps=max riops=200 wiops=200\n"; },
                         std::chrono::seconds(5)))
         << ioMax("e2e-statefulset-0") << daemon_->err();
+    // What the daemon shows follows at once, not at the next poll (an hour away here).
+    EXPECT_EQ(property("ManagedContainers"), "u " + std::to_string(managedBefore + 1) + "\n");
+    Json::Value listed;
+    std::istringstream(ctl("list --json").out) >> listed;
+    std::string state;
+    for (const auto& c : listed)
+        if (c["pod"].asString() == "e2e-statefulset-0") state = c["state"].asString();
+    EXPECT_EQ(state, "applied") << listed;
     // A known container needs no fetch.
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     EXPECT_EQ(kubeletRequests(*emu_), fetchesBefore);

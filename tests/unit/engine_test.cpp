@@ -245,6 +245,41 @@ TEST_F(EngineTest, ANewContainerGetsItsPlanItsPodsSettingsTheLastDecisionOrTheDe
     EXPECT_TRUE(r.containers.empty());
 }
 
+TEST_F(EngineTest, NewContainersShowInTheLastPassUntilTheNextFullOne) {
+    int stateChanges = 0;
+    engine_.onStateChanged = [&] { ++stateChanges; };
+    pass({kAnnotated});  // db (2) and backup (3) listed, no cgroup yet: nothing managed
+    EXPECT_EQ(engine_.managedContainers(), 0u);
+    EXPECT_EQ(engine_.last().missing, 2u);
+    int before = stateChanges;
+
+    auto listed = cgroupOf(kAnnotated, 3);
+    engine_.apply(Update::appeared({listed}));
+    // list, ManagedContainers and STATUS read last(): the container is there, once, applied.
+    EXPECT_EQ(engine_.managedContainers(), 1u);
+    EXPECT_EQ(engine_.last().containers.size(), 2u);
+    EXPECT_EQ(engine_.last().missing, 1u);
+    EXPECT_EQ(engine_.last().changed, 1u);
+    EXPECT_EQ(stateChanges, before + 1);
+
+    // One the pod list does not show yet is added, not lost.
+    PodSpec stranger{"other", "x", 7, QosClass::BestEffort, {{"x", 7}}, {}};
+    engine_.apply(Update::appeared({cgroupOf(stranger, 7)}));
+    EXPECT_EQ(engine_.last().containers.size(), 3u);
+    EXPECT_EQ(engine_.managedContainers(), 2u);
+
+    // Reported again: nothing new, no signal.
+    before = stateChanges;
+    engine_.apply(Update::appeared({listed}));
+    EXPECT_EQ(engine_.last().containers.size(), 3u);
+    EXPECT_EQ(stateChanges, before);
+
+    // The next full pass is what the pods say again.
+    pass({kAnnotated});
+    EXPECT_EQ(engine_.last().containers.size(), 2u);
+    EXPECT_EQ(engine_.managedContainers(), 1u);
+}
+
 TEST_F(EngineTest, ARestartRemembersWhatWasOursAndCorrectsItOnTheFirstPass) {
     auto ours = cgroupOf(kPlain, 1);
     auto operators = cgroupOf(kAnnotated, 2);
