@@ -138,29 +138,34 @@ void decisions(const uint8_t* data, size_t size) {
     clearScratch();
     daemon::DecisionCacheStore store(scratch);
     writeFile(store.path(), data, size);
-    daemon::DecisionCache cache;
-    cache["stale"] = {};
-    std::string message = store.load(cache);
+    daemon::EngineMemory memory;
+    memory.decisions["stale"] = {};
+    memory.ours["stale"] = {};
+    std::string message = store.load(memory);
     checkOutcome(message, store.path(), "decisions.json");
     if (!message.empty()) {
-        FUZZ_CHECK(cache.empty(), "rejected file left decisions");
+        FUZZ_CHECK(memory.decisions.empty() && memory.ours.empty() && memory.adaptive.entries.empty(),
+                   "rejected file left decisions, ours or adaptive limits");
         return;
     }
     bool text = true;
-    for (const auto& [id, d] : cache) {
+    for (const auto& [id, d] : memory.decisions) {
         FUZZ_CHECK(!id.empty(), "decision with an empty container ID");
         text = text && validUtf8(id) && validUtf8(d.ns) && validUtf8(d.pod);
     }
+    for (const auto& [id, o] : memory.ours) text = text && validUtf8(id);
+    for (const auto& [id, a] : memory.adaptive.entries) text = text && validUtf8(id) && validUtf8(a.reason);
     if (!text) return;
     // A fresh store writes what it was given (nothing was written by it yet); loading reads it back.
     daemon::DecisionCacheStore writer(scratch);
-    auto st = writer.save(cache);
+    auto st = writer.save(memory);
     FUZZ_CHECK(st.ok(), "save failed: %s", st ? "" : st.error().message.c_str());
     daemon::DecisionCacheStore reader(scratch);
-    daemon::DecisionCache back;
+    daemon::EngineMemory back;
     std::string message2 = reader.load(back);
     FUZZ_CHECK(message2.empty(), "a file the store wrote is rejected: %s", message2.c_str());
-    FUZZ_CHECK(back == cache, "decisions changed across save/load (%zu before, %zu after)", cache.size(), back.size());
+    FUZZ_CHECK(back == memory, "decisions changed across save/load (%zu before, %zu after)", memory.decisions.size(),
+               back.decisions.size());
 }
 
 // Scratch directories are named after the fuzzer's PID; a crashed run cannot clean up after
