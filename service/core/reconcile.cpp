@@ -8,6 +8,7 @@ std::string_view stateName(LimitState s) {
         case LimitState::Unchanged: return "unchanged";
         case LimitState::Planned: return "planned";
         case LimitState::Missing: return "missing";
+        case LimitState::Retrying: return "retrying";
         case LimitState::Error: return "error";
         case LimitState::Excluded: return "excluded";
     }
@@ -19,7 +20,8 @@ std::string_view publicStateName(LimitState s) {
         case LimitState::Applied:
         case LimitState::Unchanged: return "applied";
         case LimitState::Planned:
-        case LimitState::Missing: return "pending";
+        case LimitState::Missing:
+        case LimitState::Retrying: return "pending";
         case LimitState::Error: return "error";
         case LimitState::Excluded: return "excluded";
     }

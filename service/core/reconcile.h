@@ -14,8 +14,10 @@
 namespace iopslimit::core {
 
 // Where a container stands with our limit.
-enum class LimitState { Applied, Unchanged, Planned, Missing, Error, Excluded };
-// applied | unchanged | planned | missing | error | excluded (tables, logs)
+// Retrying: the writer's peer could not answer for now (systemd reexecuting or restarting: EAGAIN);
+// nothing was read or written, the daemon tries again shortly. Not an error.
+enum class LimitState { Applied, Unchanged, Planned, Missing, Retrying, Error, Excluded };
+// applied | unchanged | planned | missing | retrying | error | excluded (tables, logs)
 std::string_view stateName(LimitState s);
 // The API's coarser state (D-Bus, metrics): applied | pending | error | excluded.
 std::string_view publicStateName(LimitState s);

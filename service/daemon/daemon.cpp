@@ -28,7 +28,7 @@ Daemon::Daemon(core::Environment env, std::string hostname, std::vector<std::str
       bus_(bus),
       watchers_(
           [this](const std::string& cg) {
-              engine_.apply(Update::appeared({cg}));
+              retryLater(engine_.apply(Update::appeared({cg})), false);
               if (persistSoon_) return;
               // New containers change what is ours and the count in STATUS: written and told
               // once a second at most, off their path.

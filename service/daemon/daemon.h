@@ -4,6 +4,7 @@
 // members. Everything that changes state runs on the loop thread; the fetch and watch threads
 // only do network IO and hand their results over through eventfds.
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ private:
     void dispatchFetched();
     void dispatchWatch();
     void applied(const ReconcileReport& r);
+    // Containers systemd could not answer for (reexecuting, restarting): tried again in 2 s, the
+    // full pass by a replan, new containers by their cgroups, until it answers.
+    void retryLater(const ReconcileReport& r, bool fullPass);
     void becomeReady();
     // daemon_disks.cpp: DATA_MOUNTs that appear later or move to another disk.
     void watchMountTable();
@@ -117,6 +121,9 @@ private:
     bool ready_ = false;      // READY=1 sent: after the first fetch was applied
     std::vector<std::pair<uint64_t, Done>> resyncWaiters_;  // (fetch number that answers, callback)
     bool persistSoon_ = false;
+    bool retrySoon_ = false, retryFull_ = false;
+    std::set<std::string> retryCgroups_;
+    size_t retryRounds_ = 0;  // retries in a row so far (logged when they start and end)
     std::unique_ptr<host::MountWatcher> mountTable_;
     bool mountsSoon_ = false;
     std::unique_ptr<StatsSampler> stats_;

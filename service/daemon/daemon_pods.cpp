@@ -2,6 +2,8 @@
 // results handed to the engine on the loop, resync, reload and overrides.
 #include <unistd.h>
 
+#include <utility>
+
 #include "core/quantity.h"
 #include "daemon/adaptive_controller.h"
 #include "daemon/daemon.h"
@@ -126,9 +128,38 @@ void Daemon::dispatchWatch() {
 }
 
 // After every full pass: the watchers follow the layout the pass found, systemd hears the news.
-void Daemon::applied(const ReconcileReport&) {
+void Daemon::applied(const ReconcileReport& r) {
     if (longRunning_) watchers_.arm(setup_->cgroups, engine_.layoutGeneration(), setup_->systemd.get(), setup_->cfg.inotify);
     notifyStatus();
+    retryLater(r, true);
+}
+
+void Daemon::retryLater(const ReconcileReport& r, bool fullPass) {
+    if (!longRunning_ || r.retrying == 0) return;
+    if (fullPass) retryFull_ = true;
+    else
+        for (const auto& c : r.containers)
+            if (c.state == core::LimitState::Retrying && !c.cgroup.empty()) retryCgroups_.insert(c.cgroup);
+    if (retrySoon_) return;
+    if (retryRounds_++ == 0)
+        for (const auto& c : r.containers)
+            if (c.state == core::LimitState::Retrying) {
+                log::warning("systemd did not answer for " + std::to_string(r.retrying) +
+                             " container(s); trying again every 2 s: " + c.message);
+                break;
+            }
+    retrySoon_ = true;
+    loop_.addTimer(std::chrono::seconds(2), [this] {
+        retrySoon_ = false;
+        std::vector<std::string> cgroups(retryCgroups_.begin(), retryCgroups_.end());
+        retryCgroups_.clear();
+        if (!cgroups.empty()) retryLater(engine_.apply(Update::appeared(std::move(cgroups))), false);
+        if (std::exchange(retryFull_, false)) replan();  // through applied(): again if still away
+        if (!retrySoon_) {
+            log::info("systemd answers again: the limits that waited for it are in force");
+            retryRounds_ = 0;
+        }
+    });
 }
 
 std::string Daemon::namespacePolicyState() const {

@@ -224,10 +224,14 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
             st.message = e.excludedReason + "; failed to remove our limit: " + err.message;
             return;
         }
-        st.state = err.code == ENOENT ? LimitState::Missing : LimitState::Error;
+        st.state = err.code == ENOENT   ? LimitState::Missing
+                   : err.code == EAGAIN ? LimitState::Retrying
+                                        : LimitState::Error;
         st.message = prefix + err.message;
         st.errorCode = err.code;
-        if (st.state == LimitState::Missing) {
+        // Neither is a failure: the container is not there (yet), or systemd could not answer now
+        // (the daemon logs one line for the pass and tries again).
+        if (st.state == LimitState::Missing || st.state == LimitState::Retrying) {
             log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + ": " + st.message,
                        {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
             return;

@@ -13,6 +13,7 @@ void ReconcileReport::count(const core::ContainerStatus& s) {
         case core::LimitState::Planned: ++changed; break;
         case core::LimitState::Unchanged: ++unchanged; break;
         case core::LimitState::Missing: ++missing; break;
+        case core::LimitState::Retrying: ++retrying; break;
         case core::LimitState::Error: ++failed; break;
         case core::LimitState::Excluded: ++excluded; break;
     }
@@ -28,7 +29,7 @@ void ReconcileReport::merge(const ReconcileReport& newer) {
         if (it == containers.end()) containers.push_back(n);
         else *it = n;
     }
-    changed = failed = missing = unchanged = excluded = 0;
+    changed = failed = missing = retrying = unchanged = excluded = 0;
     for (const auto& c : containers) count(c);
 }
 

@@ -15,6 +15,7 @@ struct ReconcileReport {
     std::vector<core::ContainerStatus> containers;
     std::vector<kube::SourceFailure> failures;  // sources asked for this pass that failed
     size_t changed = 0, failed = 0, missing = 0, unchanged = 0, excluded = 0;
+    size_t retrying = 0;  // the writer's peer was busy (EAGAIN): tried again shortly
     double millis = 0;
     void count(const core::ContainerStatus& s);
     // Folds a pass over new containers into this full pass: a container already shown (same

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <limits>
+#include <set>
 
 #include "systemd1_manager_proxy.h"
 
@@ -41,12 +42,22 @@ std::string unitInterface(const std::string& unit) {
     return "org.freedesktop.systemd1.Scope";
 }
 
+// ENOENT: no such unit. EAGAIN: systemd did not answer for now; it is reexecuting or restarting
+// (daemon-reexec, a package upgrade: the call in flight gets NoReply, the next ones find no owner
+// of org.freedesktop.systemd1 until it is back) or the bus is congested. EIO: anything else.
 core::Error fromBus(const sdbus::Error& e, const std::string& what) {
     const std::string& n = e.getName();
-    int code = (n == "org.freedesktop.systemd1.NoSuchUnit" || n == "org.freedesktop.DBus.Error.UnknownObject" ||
-                n == "org.freedesktop.DBus.Error.UnknownInterface")
-                   ? ENOENT
-                   : EIO;
+    static const std::set<std::string> kGone = {"org.freedesktop.systemd1.NoSuchUnit",
+                                                "org.freedesktop.DBus.Error.UnknownObject",
+                                                "org.freedesktop.DBus.Error.UnknownInterface"};
+    static const std::set<std::string> kBusy = {"org.freedesktop.DBus.Error.NoReply",
+                                                "org.freedesktop.DBus.Error.Timeout",
+                                                "org.freedesktop.DBus.Error.TimedOut",
+                                                "org.freedesktop.DBus.Error.ServiceUnknown",
+                                                "org.freedesktop.DBus.Error.NameHasNoOwner",
+                                                "org.freedesktop.DBus.Error.Disconnected",
+                                                "org.freedesktop.DBus.Error.LimitsExceeded"};
+    int code = kGone.count(n) ? ENOENT : kBusy.count(n) ? EAGAIN : EIO;
     return makeError(what + ": " + n + ": " + e.getMessage(), code);
 }
 

@@ -14,6 +14,8 @@
 #    half-way through each burst, and the annotations of 20 long-lived pods changing every burst.
 #    After each burst settles: every live scope right. Across the 4 bursts after the first: the
 #    daemon's RssAnon grows by at most RSS_BOUND_KB (see there).
+# c. systemd reexecutes back to back (daemon-reexec) while annotations change: the daemon waits
+#    for it, logs no failure, and then every scope is right.
 # Needs root, util-linux, e2fsprogs, python3, openssl, systemd (busctl), dbus. Exit 0/1/77.
 # shellcheck source-path=SCRIPTDIR disable=SC2015  # SC2015: in "check && pass || fail" pass never fails
 set -u -o pipefail
@@ -302,6 +304,40 @@ echo "    RssAnon: ${RSS0} kB before, ${RSS1} kB after burst 1, ${RSS5} kB after
 n_applied=$(grep -c '^Applied' "$DAEMON_LOG"); n_failed=$(grep -c '^Failed' "$DAEMON_LOG")
 echo "    daemon log: $n_applied 'Applied', $n_failed 'Failed' lines (kubelet-down failures included)"
 grep '^Failed' "$DAEMON_LOG" | grep -v '^Failed to get pods from kubelet API' | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    /'
+
+# ---------- c. systemd reexecutes under the daemon ----------
+# daemon-reexec (as a package upgrade of systemd runs it): the call in flight gets NoReply, the
+# next ones find nobody on org.freedesktop.systemd1 until systemd is back. That is no failure of a
+# container's limit: the daemon says once that it waits, tries again every 2 s, and then every
+# scope is right. The reexecs run back to back for REEXEC_SECONDS, so polls (every CHECK_INTERVAL)
+# and the writes of changed annotations land while systemd is away.
+REEXEC_SECONDS=8
+log "c. systemd reexecutes back to back for $REEXEC_SECONDS s while the long-lived pods' annotations change"
+stop_scopes "${prev[@]}" || fail "stop the scopes of burst $BURSTS"
+wait_reconciles 1
+mark=$(wc -l < "$DAEMON_LOG")
+churn pods 0 "$WORK/pods.json" "$EXPECT_FILE" || die "churn.py pods 0"
+n=0 t0=$SECONDS
+while [ $((SECONDS - t0)) -lt "$REEXEC_SECONDS" ]; do
+    th exec systemctl daemon-reexec < /dev/null 2>> "$WORK/reexec.log" && n=$((n + 1))
+done
+echo "    $n daemon-reexec in $((SECONDS - t0)) s"
+[ "$n" -gt 0 ] || die "systemctl daemon-reexec failed in the testhost: $(tail -n 3 "$WORK/reexec.log")"
+settle_and_check "after daemon-reexec" $((2 * INTERVAL + 10))
+for _ in $(seq 50); do   # the retry that finds systemd back runs up to 2 s after it is
+    tail -n +$((mark + 1)) "$DAEMON_LOG" > "$WORK/reexec-daemon.log"
+    grep -q '^systemd answers again' "$WORK/reexec-daemon.log" && break
+    sleep 0.1
+done
+grep -q '^systemd did not answer for' "$WORK/reexec-daemon.log" &&
+    pass "the daemon waited for systemd: $(grep -m1 '^systemd did not answer' "$WORK/reexec-daemon.log" | cut -c1-160)" ||
+    fail "no 'systemd did not answer' in the log: no poll or write met systemd away (or it was not recognised)"
+! grep -q '^Failed to apply' "$WORK/reexec-daemon.log" &&
+    pass "no 'Failed to apply' across the reexecs" ||
+    fail "'Failed to apply' across the reexecs: $(grep -m2 '^Failed to apply' "$WORK/reexec-daemon.log" | cut -c1-200)"
+grep -q '^systemd answers again' "$WORK/reexec-daemon.log" && pass "the daemon logged that systemd answers again" ||
+    fail "no 'systemd answers again' in the log"
+daemon_alive && pass "iops-limitd running" || fail "iops-limitd died"
 
 # ---------- teardown ----------
 log "teardown"

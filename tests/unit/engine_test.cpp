@@ -184,6 +184,33 @@ TEST_F(EngineTest, AFailedWriteIsAnErrorCountedByCauseAndNeverRecordedAsOurs) {
     EXPECT_TRUE(engine_.memory().ours.count(hexId(2)));
 }
 
+TEST_F(EngineTest, ASystemdThatCannotAnswerNowIsRetryingNotAFailureAndKeepsTheOldLimit) {
+    auto ok = cgroupOf(kAnnotated, 2);
+    auto busy = cgroupOf(kAnnotated, 3);
+    pass({kAnnotated});
+    ASSERT_EQ(inForce(busy), (Limits{50, 200, 0, 10 << 20}));
+    // systemd reexecuting: the bus call times out or the name has no owner (EAGAIN from the adapter).
+    writer_->failWrite[busy] = EAGAIN;
+    auto changed = kAnnotated;
+    changed.annotations["iops-limit/read-iops.backup"] = "40";
+    auto r = pass({changed});
+    EXPECT_EQ(status(r, 3)->state, LimitState::Retrying);
+    EXPECT_EQ(core::publicStateName(LimitState::Retrying), "pending");
+    EXPECT_EQ(r.retrying, 1u);
+    EXPECT_EQ(r.failed, 0u);
+    EXPECT_TRUE(failed_.empty());
+    EXPECT_TRUE(telemetry_.applyErrors.empty());
+    EXPECT_EQ(inForce(busy), (Limits{50, 200, 0, 10 << 20}));  // nothing loosened meanwhile
+    EXPECT_EQ(status(r, 2)->state, LimitState::Unchanged);
+    EXPECT_EQ(inForce(ok), (Limits{200, 200, 0, 10 << 20}));
+    // systemd answers again: the next pass puts the new value in force.
+    writer_->failWrite.erase(busy);
+    r = pass({changed});
+    EXPECT_EQ(status(r, 3)->state, LimitState::Applied);
+    EXPECT_EQ(r.retrying, 0u);
+    EXPECT_EQ(inForce(busy), (Limits{40, 200, 0, 10 << 20}));
+}
+
 TEST_F(EngineTest, NoPodSourceNeverLoosensAnythingAndKeepsWhatItShowed) {
     auto cg = cgroupOf(kAnnotated, 2);
     cgroupOf(kAnnotated, 3);
