@@ -78,21 +78,41 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
             totalBps += bps;
             active += iops >= kActiveIops || bps >= kActiveBps;
         }
-        bool contended = cfg.on && disk.pressureKnown && disk.minPressure >= cfg.pressure && active >= 2;
-        if (contended) {
-            // Our own throttling stalls the containers it holds: ask the others.
-            bool holding = false, victimsKnown = false;
-            double victims = 0;
-            for (const auto* c : users) {
-                if (state.entries.count(c->id)) {
-                    holding = true;
-                    continue;
-                }
-                if ((c->rates.readIops + c->rates.writeIops) < kActiveIops || !c->pressure) continue;
-                victimsKnown = true;
-                victims = std::max(victims, *c->pressure);
+        // Victims: containers doing IO on the disk at or below their fair share, not held by us.
+        // Their own PSI (io.pressure some avg10: the share of time one of their tasks waited for
+        // IO) says whether the disk starves them; the throttle stalls the containers it holds,
+        // which PSI counts too, so those never speak for the disk.
+        const double fairIops = active ? totalIops / active : 0, fairBps = active ? totalBps / active : 0;
+        bool holding = false, victimsKnown = false;
+        double victims = 0;
+        const ContainerUse* starved = nullptr;
+        for (const auto* c : users) {
+            if (state.entries.count(c->id)) {
+                holding = true;
+                continue;
             }
-            if (holding && victimsKnown) contended = victims >= cfg.pressure;
+            double iops = c->rates.readIops + c->rates.writeIops, bps = c->rates.readBps + c->rates.writeBps;
+            if ((iops < kActiveIops && bps < kActiveBps) || iops > fairIops || bps > fairBps || !c->pressure) continue;
+            victimsKnown = true;
+            if (!starved || *c->pressure > victims) {
+                victims = *c->pressure;
+                starved = c;
+            }
+        }
+        // Contended: every pod task waited at once (kubepods full), or a victim waits; once we hold
+        // someone, only the victims decide.
+        const bool allWait = disk.pressureKnown && disk.minPressure >= cfg.pressure;
+        const bool victimWaits = victimsKnown && victims >= cfg.pressure;
+        bool contended = cfg.on && active >= 2 && ((holding && victimsKnown) ? victimWaits : (allWait || victimWaits));
+        std::string why;
+        if (contended) {
+            const std::string busy = " (busy " + percent(disk.utilisation) + ")";
+            if (allWait && !(holding && victimsKnown))
+                why = "disk " + disk.name + " " + (disk.pressureOf.empty() ? "" : disk.pressureOf + " ") + "full pressure " +
+                      percent(disk.minPressure) + " for " + std::to_string(cfg.window.count()) + " s" + busy;
+            else
+                why = "disk " + disk.name + ": " + starved->label + " waits for IO " + percent(victims) +
+                      " of the time" + busy;
         }
         if (contended) {
             state.lastContended[disk.dev] = now;
@@ -147,9 +167,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                     if (before.limits.unlimited() && e.limits.unlimited()) state.entries.erase(c->id);
                     continue;  // at its floor or static limit already: nothing to change
                 }
-                e.reason = "disk " + disk.name + " " + (disk.pressureOf.empty() ? "" : disk.pressureOf + " ") +
-                           "full pressure " + percent(disk.minPressure) + " for " + std::to_string(cfg.window.count()) +
-                           " s (busy " + percent(disk.utilisation) + ")" + what;
+                e.reason = why + what;
                 changes.push_back({AdaptiveChange::Kind::Tighten, c->id, c->label, before.limits, e.limits, e.reason});
             }
             continue;

@@ -4,14 +4,18 @@
 // -> new adaptive limits and the changes to log. The daemon samples, the engine enforces
 // min(static, adaptive) per direction, so an adaptive limit never loosens a static one.
 //
-// Contended: the disk's IO pressure (PSI "full" avg10 of the kubepods cgroup, or of the whole
-// system where cgroups have none; percent of wall time in which every pod task that wanted to run
-// waited for IO) stayed at or above `pressure` for a whole window, while at least two containers
-// did IO on it (one container alone is waiting for itself: throttling it helps no one). Once
-// adaptive limits are in force on the disk, the containers they hold stall on the throttle itself,
-// which PSI counts too; then the disk counts as contended only while the others (the victims)
-// still see that pressure (their own io.pressure some avg10, cgroup v2; where there is none, the
-// disk-wide reading stands).
+// Contended, over a window, while at least two containers did IO on the disk (one container
+// alone is waiting for itself: throttling it helps no one), when either
+//  - every pod task that wanted to run waited for IO at once: PSI "full" avg10 of the kubepods
+//    cgroup (or of the whole system where cgroups have none) stayed at or above `pressure`
+//    percent for the whole window; or
+//  - a victim waits: a container doing IO at or below its fair share, not held by an adaptive
+//    limit, spent at least `pressure` percent of the time waiting for IO (its own io.pressure
+//    "some" avg10, cgroup v2). On a real node this is what a noisy neighbour does: kubepods
+//    "full" stays low because some pod task is always running (the noisy one's own threads on
+//    the CPU), while the victim's reads queue behind the noisy one's.
+// Once adaptive limits are in force on the disk, the containers they hold stall on the throttle
+// itself, which PSI counts too; then only the victims decide (where their pressure is known).
 // Who: the containers above their fair share (the disk's throughput over the window divided by
 // the containers doing IO on it), in IOPS or in bytes/s; largest first. Each such direction gets
 // max(floor, factor x its rate over the window), never above its static limit; while contention
@@ -34,7 +38,7 @@ using AdaptiveClock = std::chrono::system_clock;  // wall time: the state outliv
 
 struct AdaptiveConfig {
     bool on = false;                                     // ADAPTIVE_LIMITS
-    double pressure = 10;                                // ADAPTIVE_PRESSURE, percent (PSI full avg10)
+    double pressure = 10;                                // ADAPTIVE_PRESSURE, percent (PSI avg10: kubepods full, a victim's some)
     std::chrono::seconds window{10};                     // ADAPTIVE_WINDOW
     std::chrono::seconds cooldown{60};                   // ADAPTIVE_COOLDOWN
     double factor = 0.75;                                // ADAPTIVE_FACTOR, in (0, 1)

@@ -39,7 +39,7 @@ const std::vector<ConfigVariable>& configVariables() {
         {"POD_MIN_WRITE_BPS", "(POD_MIN_BPS)", "the least write bytes/s"},
         {"TRUSTED_NAMESPACES", "", "namespaces whose pods' annotations are not bounded by POD_MAX_*/POD_MIN_* or namespace ceilings"},
         {"ADAPTIVE_LIMITS", "off", "on: tighten the containers that contend for a busy data disk, and undo it"},
-        {"ADAPTIVE_PRESSURE", "10", "percent PSI full avg10 (kubepods, else the system) that makes a disk contended"},
+        {"ADAPTIVE_PRESSURE", "10", "percent of time waiting for IO that makes a disk contended: kubepods PSI full, or a victim's some (avg10)"},
         {"ADAPTIVE_WINDOW", "10", "seconds the pressure must last; also the step of tightening and loosening"},
         {"ADAPTIVE_COOLDOWN", "60", "seconds without contention before adaptive limits are loosened again"},
         {"ADAPTIVE_FACTOR", "0.75", "new adaptive limit = factor x the container's rate over the window (0.1 to 0.95)"},

@@ -28,8 +28,9 @@ void AdaptiveController::configure(const Setup& setup) {
     setup_ = &setup;
     cfg_ = setup.cfg.adaptive;
     if (!cfg_.on) return;
-    log::info("Adaptive limits on: a data disk with PSI full avg10 >= " + std::to_string(static_cast<int>(cfg_.pressure)) +
-              " % for " + std::to_string(cfg_.window.count()) + " s tightens the containers above their fair share");
+    log::info("Adaptive limits on: a data disk whose pods all wait for IO (kubepods PSI full avg10), or where a container at "
+              "or below its fair share waits for IO (its PSI some avg10), " + std::to_string(static_cast<int>(cfg_.pressure)) +
+              " % or more for " + std::to_string(cfg_.window.count()) + " s, tightens the containers above their fair share");
     windowStart_ = {};
     timer_ = loop_.addTimer(std::chrono::milliseconds(0), [this] { sample(); });
 }

@@ -160,6 +160,40 @@ TEST_F(Adaptive, OnceHoldingTheNoisyOneTheVictimsPressureDecides) {
     EXPECT_EQ(ch[0].after.readIops, 1200u);
 }
 
+TEST_F(Adaptive, AVictimThatWaitsMakesTheDiskContendedThoughKubepodsFullStaysLow) {
+    // As measured on the vm node: a noisy neighbour's own threads keep some pod task running, so
+    // kubepods "full" stays at a few percent while the victim waits for a quarter of the time.
+    auto with = [&](ContainerUse c, double pressure) {
+        c.pressure = pressure;
+        return c;
+    };
+    // The victim barely waits: not contended.
+    EXPECT_TRUE(step(4, {with(use("noisy", 2300, Limits{}), 60), with(use("victim", 50), 6)}).empty());
+    // The noisy one's own stalls (above its fair share) never speak for the disk.
+    EXPECT_TRUE(step(4, {with(use("noisy", 2300, Limits{}), 95), with(use("victim", 50), 3)}).empty());
+    // A lone container waiting for itself: not contended either.
+    EXPECT_TRUE(step(4, {with(use("noisy", 2300, Limits{}), 95)}).empty());
+    // The victim waits 25 % of the time: the noisy one is tightened, and the reason names the victim.
+    auto ch = step(4, {with(use("noisy", 2300, Limits{}), 60), with(use("victim", 50), 25)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].id, "noisy");
+    EXPECT_EQ(ch[0].after.readIops, 1725u);
+    EXPECT_NE(ch[0].reason.find("disk vdb: ns/victim/c waits for IO 25 % of the time (busy 97 %); 2300 IOPS = 98 % of the disk; "
+                                "limited to read-iops 1725"),
+              std::string::npos)
+        << ch[0].reason;
+    // The worst of several victims is named; one above its fair share is not a victim.
+    ch = step(4, {with(use("noisy", 1700, Limits{}), 60), with(use("victim", 50), 12), with(use("other", 30), 31),
+                  with(use("big", 1000, Limits{}), 70)});
+    ASSERT_EQ(ch.size(), 2u);
+    EXPECT_NE(ch[0].reason.find("ns/other/c waits for IO 31 %"), std::string::npos) << ch[0].reason;
+    EXPECT_EQ(ch[0].id, "noisy");
+    EXPECT_EQ(ch[1].id, "big");
+    // Without any pressure of the victims known, kubepods full alone decides, as before.
+    state = {};
+    EXPECT_TRUE(step(4, {use("noisy", 2300, Limits{}), use("victim", 50)}).empty());
+}
+
 TEST_F(Adaptive, EntriesExpireAfterTheCooldownSoARestartNeverKeepsThemLonger) {
     step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
     EXPECT_EQ(expireAdaptive(state, now + seconds(59)), 0u);
