@@ -17,8 +17,12 @@
 #   run r2     systemd driver, LIMIT_BACKEND=cgroupfs, kubepods tree first
 #   run r3     cgroupfs driver (ctr --cgroup /kubepods/...), LIMIT_BACKEND=cgroupfs, iops-limitd
 #              started before the kubepods tree existed; fio
+#   nodeevents r3's containers: DATA_MOUNT mounted after the daemon started (limits within 1 s),
+#              DATA_MOUNT a symlink, a pod excluded while iops-limitd was stopped
 #   buffered   buffered writes + fsync against io.max: in a runc container (io + memory on its
 #              cgroup), in a container cgroup with io only, and without a limit
+#   adaptive   a noisy neighbour (fio, 8 threads) beside a victim (fio at 50 IOPS), ADAPTIVE_LIMITS
+#              off and on: the victim's p99, only the noisy one tightened, then loosened
 #   refuse     LIMIT_BACKEND=systemd with the cgroupfs driver is refused; auto picks cgroupfs
 #   purge      dpkg --purge leaves no unit, bus policy, configuration or state
 #
@@ -43,7 +47,7 @@ GUEST=/srv/vm-test                 # the staged tree inside the guest
 # the phases, in order (VM_PHASES overrides, e.g. for a benchmark or to debug one part)
 PHASES=${VM_PHASES:-"setup; package DEB; run r1 systemd auto daemon-first; ctl r1; lifecycle r1 UPGRADE_DEB;
     run r2 systemd cgroupfs tree-first 0; teardown systemd;
-    run r3 cgroupfs cgroupfs daemon-first; buffered; refuse; teardown cgroupfs; purge"}
+    run r3 cgroupfs cgroupfs daemon-first; nodeevents r3; buffered; adaptive; refuse; teardown cgroupfs; purge"}
 T0=$SECONDS
 
 [ "$(id -u)" = 0 ] || skip "needs root (qemu, the guest image)"
@@ -112,7 +116,7 @@ guest_phase() {   # ARGS...
     n=$(grep -c '^FAIL:' "$log")
     FAILURES=$((FAILURES + n))
     [ "$rc" = 0 ] || [ "$n" -gt 0 ] || fail "guest phase '$*' exited $rc"
-    grep -E '^(ENTRY|FIO|BUFFERED):' "$log" > /dev/null && mapfile -t -O "${#SUMMARY[@]}" SUMMARY < <(grep -E '^(ENTRY|FIO|BUFFERED):' "$log")
+    grep -E '^(ENTRY|FIO|BUFFERED|ADAPTIVE):' "$log" > /dev/null && mapfile -t -O "${#SUMMARY[@]}" SUMMARY < <(grep -E '^(ENTRY|FIO|BUFFERED|ADAPTIVE):' "$log")
     echo "    [phase '$*': $((SECONDS - t0)) s]"
     [ "$rc" = 124 ] && die "guest phase '$*' timed out"
     return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The pods of one vm-tier run and the PodList the kubelet emulator serves for them (guest side).
 
-  pods.py plan RUN DEFAULT_IOPS OUT.tsv          (RUN bw: the two pods of the buffered-write test)
+  pods.py plan RUN DEFAULT_IOPS OUT.tsv          (RUN bw: the two pods of the buffered-write test;
+                                                  RUN ad: the noisy pod and its victim, adaptive limits)
       10 pods x 4 containers across Guaranteed/Burstable/BestEffort, one line per container:
       ID NAMESPACE POD CONTAINER QOS UID RIOPS WIOPS CATEGORY OVERRIDE BATCH
       RIOPS/WIOPS: the limit iops-limitd must set (0 0 = excluded: none of ours); CATEGORY:
@@ -51,6 +52,12 @@ BUFFERED = [
      lambda c, d: (d, 20)),
 ]
 
+# plan "ad" (adaptive limits): a noisy neighbour and a victim on the same disk, neither annotated
+ADAPTIVE = [
+    ("noisy", "shop", "Burstable", {}, {}, None, lambda c, d: (d, d)),
+    ("victim", "shop", "Burstable", {}, {}, None, lambda c, d: (d, d)),
+]
+
 
 def category(pod, c):
     _, ns, _, ann, labels, override, _ = pod
@@ -65,7 +72,7 @@ def category(pod, c):
 
 def plan(run, default, out):
     rows = []
-    pods, containers = (BUFFERED, 1) if run == "bw" else (PODS, CONTAINERS)
+    pods, containers = {"bw": (BUFFERED, 1), "ad": (ADAPTIVE, 1)}.get(run, (PODS, CONTAINERS))
     for p, pod in enumerate(pods):
         name, ns, qos, ann, labels, override, want = pod
         uid = str(uuid.UUID(hashlib.sha256(("%s/%s/%s" % (run, ns, name)).encode()).hexdigest()[:32]))
@@ -93,7 +100,7 @@ def podlist(plan_path, batch, node, out):
     for (ns, name), p in sorted(pods.items()):
         if not any((ns, name, c) in started for c in p["containers"]):
             continue
-        base = next(x for x in PODS + BUFFERED if name.startswith(x[0] + "-") and x[1] == ns)
+        base = next(x for x in PODS + BUFFERED + ADAPTIVE if name.startswith(x[0] + "-") and x[1] == ns)
         statuses = []
         for c in sorted(p["containers"]):
             st = {"name": c, "image": IMAGE, "ready": False,

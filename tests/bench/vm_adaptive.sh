@@ -1,0 +1,34 @@
+#!/bin/bash
+# On a real node: adaptive limits against a noisy neighbour. Boots ../shared/testvm/node-vm
+# through the vm tier's driver (tests/vm/node_vm_test.sh, with VM_PHASES): the .deb installed,
+# then per round the vm tier's adaptive scene with SECONDS of measurement per scene: a victim (fio,
+# 4 KiB random direct reads at 50 IOPS) alone, beside a noisy container (fio, 8 threads of the same
+# reads, unthrottled) with ADAPTIVE_LIMITS=off, and with it on (shipped ADAPTIVE_PRESSURE=10,
+# ADAPTIVE_WINDOW=10, ADAPTIVE_FACTOR=0.75; ADAPTIVE_COOLDOWN=10). Prints the victim's p99
+# completion latency per scene, the noisy container's IOPS off and on, the time from the noise's
+# start to the first tightening, and from its end to the first loosening.
+#   tests/bench/vm_adaptive.sh [ROUNDS] [SECONDS]   (default 1 round of 20 s: about 4 minutes)
+# Prints "skipped: <reason>" and exits 77 where qemu cannot run.
+set -u -o pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+ROUNDS=${1:-1}
+SECS=${2:-20}
+LOG=$(mktemp "${TMPDIR:-/tmp}/vm-adaptive.XXXXXX")
+trap 'rm -f "$LOG"' EXIT
+
+phases="setup; package DEB"
+for _ in $(seq "$ROUNDS"); do phases+="; adaptive $SECS; teardown cgroupfs"; done
+echo "adaptive limits on a real node (node-vm, cgroup v2 io, virtio disk under qemu): victim p99 solo / noisy + off / noisy + on"
+t0=$SECONDS
+VM_PHASES=$phases bash "$REPO/tests/vm/node_vm_test.sh" > "$LOG" 2>&1
+rc=$?
+[ "$rc" = 77 ] && { echo "  skipped: $(grep -m1 '^SKIP: ' "$LOG" | cut -d' ' -f2-)"; exit 77; }
+if ! grep -q '^ADAPTIVE: ' "$LOG"; then
+    tail -n 30 "$LOG"; echo "  no results (exit $rc)"; exit 1
+fi
+grep '^ADAPTIVE: ' "$LOG" | sed 's/^ADAPTIVE: /  /'
+# ADAPTIVE: victim p99 solo S ms; noisy+off O ms (...); noisy+on A ms (...); first tightening F s ...
+awk '/^ADAPTIVE: / { s = $5; o = $8; a = $14; n++
+        printf "  round %d: with adaptive limits the victim p99 is %.1fx its solo p99 (target <= 2x); without them %.1fx\n", n, a / s, o / s }' "$LOG"
+grep -E '^FAIL: ' "$LOG" | sed 's/^/  (tier check) /'
+echo "  ($((SECONDS - t0)) s, guest boot and package install included)"
