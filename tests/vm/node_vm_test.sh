@@ -34,8 +34,8 @@
 #
 # The .deb comes from tests/packages.sh (PKG_KINDS=deb), reused when it is fresh. The VM runs with
 # its own state directory (NODE_VM_STATE, in WORK) and is always stopped. Skips (77) only where
-# qemu cannot run (not root, node-vm missing, qemu not installable). Takes about 11 minutes on 2
-# cores; the guest image is built once per machine (~1.5 min) on top.
+# qemu cannot run (not root, node-vm missing, qemu not installable). Takes about 9 minutes on 2
+# cores (the .deb build, ~2 min, included); the guest image is built once per machine (~1.5 min) on top.
 # shellcheck source-path=SCRIPTDIR/../system disable=SC2015  # SC2015: in "check && pass || fail" pass never fails
 set -u -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../system/lib.sh"
