@@ -15,17 +15,14 @@ ROUNDS=${1:-1}
 SECS=${2:-20}
 LOG=$(mktemp "${TMPDIR:-/tmp}/vm-adaptive.XXXXXX")
 trap 'rm -f "$LOG"' EXIT
+# shellcheck source-path=SCRIPTDIR source=vm_lib.sh
+. "$REPO/tests/bench/vm_lib.sh"
 
 phases="setup; package DEB"
 for _ in $(seq "$ROUNDS"); do phases+="; adaptive $SECS; teardown cgroupfs"; done
 echo "adaptive limits on a real node (node-vm, cgroup v2 io, virtio disk under qemu): victim p99 solo / noisy + off / noisy + on"
 t0=$SECONDS
-VM_PHASES=$phases bash "$REPO/tests/vm/node_vm_test.sh" > "$LOG" 2>&1
-rc=$?
-[ "$rc" = 77 ] && { echo "  skipped: $(grep -m1 '^SKIP: ' "$LOG" | cut -d' ' -f2-)"; exit 77; }
-if ! grep -q '^ADAPTIVE: ' "$LOG"; then
-    tail -n 30 "$LOG"; echo "  no results (exit $rc)"; exit 1
-fi
+run_vm_phases "$phases" "$LOG" "ADAPTIVE: "
 grep '^ADAPTIVE: ' "$LOG" | sed 's/^ADAPTIVE: /  /'
 # ADAPTIVE: victim p99 solo S ms; noisy+off O ms (...); noisy+on A ms (...); first tightening F s ...
 awk '/^ADAPTIVE: / { s = $5; o = $8; a = $14; n++

@@ -12,6 +12,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 ROUNDS=${1:-1}
 LOG=$(mktemp "${TMPDIR:-/tmp}/vm-entrypoint.XXXXXX")
 trap 'rm -f "$LOG"' EXIT
+# shellcheck source-path=SCRIPTDIR source=vm_lib.sh
+. "$REPO/tests/bench/vm_lib.sh"
 
 phases="setup; package DEB"
 for i in $(seq "$ROUNDS"); do
@@ -19,12 +21,7 @@ for i in $(seq "$ROUNDS"); do
 done
 echo "limit in force when the entrypoint runs: real node (node-vm), containerd + runc, systemd cgroup driver, 4 parallel starts"
 t0=$SECONDS
-VM_PHASES=$phases bash "$REPO/tests/vm/node_vm_test.sh" > "$LOG" 2>&1
-rc=$?
-[ "$rc" = 77 ] && { echo "  skipped: $(grep -m1 '^SKIP: ' "$LOG" | cut -d' ' -f2-)"; exit 77; }
-if ! grep -q '^ENTRY: ' "$LOG"; then
-    tail -n 30 "$LOG"; echo "  no results (exit $rc)"; exit 1
-fi
+run_vm_phases "$phases" "$LOG" "ENTRY: "
 # ENTRY: RUN DRIVER/BACKEND/ORDER OK N
 awk '/^ENTRY: / { split($3, l, "/"); ok[l[2]] += $4; n[l[2]] += $5; runs[l[2]]++ }
      END { for (b in n) printf "  LIMIT_BACKEND=%-9s %4d of %4d containers (%5.1f %%) in %d run(s) of 40\n", b, ok[b], n[b], 100 * ok[b] / n[b], runs[b] }' "$LOG"
