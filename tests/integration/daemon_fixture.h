@@ -50,8 +50,8 @@ inline std::string busConfig(const fs::path& socket, bool strict) {
     return c + "</busconfig>\n";
 }
 
-// A TCP port nobody listens on right now (bound then released).
-inline int freePort() {
+// A TCP socket bound to a port the kernel chose on 127.0.0.1; the port in `port`.
+inline int bindLoopback(int& port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -59,8 +59,15 @@ inline int freePort() {
     bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     socklen_t len = sizeof a;
     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+// A TCP port nobody listens on right now (bound then released).
+inline int freePort() {
+    int port = 0;
+    close(bindLoopback(port));
+    return port;
 }
 
 // The value of the sample whose line starts with `series` (name and labels exactly), or NaN.
