@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
         return measure(argv[2], std::stoul(argv[3]), std::stoi(argv[4]));
     std::string pods = argc > 1 ? argv[1] : "1000";
     std::string runs = argc > 2 ? argv[2] : "21";
+    auto count = [](const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 7; };
+    if (argc > 3 || !count(pods) || !count(runs) || pods == "0" || runs == "0") {
+        std::fprintf(stderr, "usage: %s [PODS [RUNS]]   (defaults 1000 pods, 21 runs; both positive numbers)\n", argv[0]);
+        return 2;
+    }
     char tmpl[] = "/tmp/iops-limit-bench-pods.XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0) return 1;

@@ -153,7 +153,12 @@ void print(const char* what, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int n = argc > 1 ? std::stoi(argv[1]) : 200;
+    std::string arg = argc > 1 ? argv[1] : "200";
+    if (argc > 2 || arg.empty() || arg.size() > 6 || arg.find_first_not_of("0123456789") != std::string::npos || arg == "0") {
+        std::fprintf(stderr, "usage: %s [CONTAINERS]   (default 200, a positive number)\n", argv[0]);
+        return 2;
+    }
+    int n = std::stoi(arg);
     Target t = pickTarget();
     if (t.tmp.empty()) {
         char tmpl[] = "/tmp/iops-limit-latency-staging.XXXXXX";

@@ -117,7 +117,12 @@ void printMargin(const std::string& what, const std::vector<Container>& cs, Even
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     const bool runc = mode == "runc";
-    if (argc != (runc ? 9 : 8)) {
+    auto number = [](const char* s) {
+        std::string v = s;
+        return !v.empty() && v.size() < 10 && v.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (argc != (runc ? 9 : 8) || !number(argv[2]) || !number(argv[3]) || !number(argv[7]) ||
+        (mode != "daemon" && mode != "poller" && !runc)) {
         std::fprintf(stderr,
                      "usage: %s daemon|poller COUNT INTERVAL_MS PIDS_FILE CGROUP_ROOT DATA_MOUNT LIMIT\n"
                      "       %s runc COUNT PARALLEL STARTER CGROUP_ROOT DATA_MOUNT LIMIT STAMP_DIR\n"
