@@ -11,9 +11,9 @@
 //    percent for the whole window; or
 //  - a victim waits: a container doing IO at or below its fair share, not held by an adaptive
 //    limit, spent at least `pressure` percent of the time waiting for IO (its own io.pressure
-//    "some" avg10, cgroup v2). On a real node this is what a noisy neighbour does: kubepods
-//    "full" stays low because some pod task is always running (the noisy one's own threads on
-//    the CPU), while the victim's reads queue behind the noisy one's.
+//    "some" avg10, cgroup v2). kubepods "full" counts only time in which every pod task waits,
+//    so on a busy node any running pod task (the noisy one's own threads, a CPU-bound pod) holds
+//    it down while a victim's reads queue behind the noisy one's.
 // Once adaptive limits are in force on the disk, the containers they hold stall on the throttle
 // itself, which PSI counts too; then only the victims decide (where their pressure is known).
 // Who: the containers above their fair share (the disk's throughput over the window divided by
