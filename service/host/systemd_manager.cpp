@@ -65,6 +65,15 @@ class ManagerProxy : public sdbus::ProxyInterfaces<org::freedesktop::systemd1::M
 public:
     ManagerProxy(sdbus::IConnection& bus) : ProxyInterfaces(bus, kSystemd, kSystemdPath) { registerProxy(); }
     ~ManagerProxy() { unregisterProxy(); }
+    // The generated SetUnitProperties with a bound on the wait (the bus default is 25 s).
+    void setUnitProperties(const std::string& name, bool runtime,
+                           const std::vector<sdbus::Struct<std::string, sdbus::Variant>>& properties) {
+        getProxy()
+            .callMethod("SetUnitProperties")
+            .onInterface(INTERFACE_NAME)
+            .withTimeout(kSystemdCallTimeout)
+            .withArguments(name, runtime, properties);
+    }
     std::function<void(const std::string&)> onNew;
 
 private:
@@ -106,12 +115,23 @@ struct SdbusSystemdManager::Impl {
 SdbusSystemdManager::SdbusSystemdManager(sdbus::IConnection& bus) : bus_(bus), impl_(std::make_unique<Impl>(bus)) {}
 SdbusSystemdManager::~SdbusSystemdManager() = default;
 
+std::optional<core::Error> SdbusSystemdManager::stillQuiet(const std::string& what) const {
+    if (std::chrono::steady_clock::now() >= quietUntil_) return std::nullopt;
+    return makeError(what + ": systemd did not answer a moment ago; not asked again yet", EAGAIN);
+}
+
+core::Error SdbusSystemdManager::noted(core::Error err) {
+    if (err.code == EAGAIN) quietUntil_ = std::chrono::steady_clock::now() + kSystemdQuiet;
+    return err;
+}
+
 bool SdbusSystemdManager::available() {
     try {
         auto proxy = sdbus::createProxy(bus_, kSystemd, kSystemdPath);
         sdbus::Variant v;
         proxy->callMethod("Get")
             .onInterface("org.freedesktop.DBus.Properties")
+            .withTimeout(kSystemdCallTimeout)
             .withArguments(std::string("org.freedesktop.systemd1.Manager"), std::string("Version"))
             .storeResultsTo(v);
         return true;
@@ -121,11 +141,14 @@ bool SdbusSystemdManager::available() {
 }
 
 core::Result<Limits> SdbusSystemdManager::unitLimits(const std::string& unit, const std::string& devicePath) {
+    const std::string what = "Failed to read limits of " + unit;
+    if (auto quiet = stillQuiet(what)) return *quiet;
     try {
         auto proxy = sdbus::createProxy(bus_, kSystemd, unitObjectPath(unit));
         std::map<std::string, sdbus::Variant> props;
         proxy->callMethod("GetAll")
             .onInterface("org.freedesktop.DBus.Properties")
+            .withTimeout(kSystemdCallTimeout)
             .withArguments(unitInterface(unit))
             .storeResultsTo(props);
         if (props.empty()) return makeError("unit " + unit + " not loaded", ENOENT);
@@ -141,7 +164,7 @@ core::Result<Limits> SdbusSystemdManager::unitLimits(const std::string& unit, co
         }
         return out;
     } catch (const sdbus::Error& e) {
-        return fromBus(e, "Failed to read limits of " + unit);
+        return noted(fromBus(e, what));
     }
 }
 
@@ -165,11 +188,13 @@ core::Status SdbusSystemdManager::setUnitLimits(const std::string& unit, const s
         uint64_t v = limits.*p.field;
         props.emplace_back(std::string(p.name), sdbus::Variant(DeviceValues{{devicePath, v == 0 ? kUnset : v}}));
     }
+    const std::string what = "Failed to set limits of " + unit;
+    if (auto quiet = stillQuiet(what)) return *quiet;
     try {
-        impl_->manager.SetUnitProperties(unit, true, props);
+        impl_->manager.setUnitProperties(unit, true, props);
         return core::okStatus();
     } catch (const sdbus::Error& e) {
-        return fromBus(e, "Failed to set limits of " + unit);
+        return noted(fromBus(e, what));
     }
 }
 

@@ -2,6 +2,8 @@
 // systemd's Manager over D-Bus, as far as limits go: read a unit's IO*Max properties and set them
 // with SetUnitProperties(runtime=true). The port is small so tests can fake it.
 #include <cerrno>
+#include <chrono>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +38,13 @@ public:
     }
 };
 
+// Errors: ENOENT no such unit; EAGAIN systemd cannot answer now (reexecuting, restarting, not on
+// the bus, or no answer within kSystemdCallTimeout), the caller retries later; EIO anything else.
+// A call runs on the caller's thread (the daemon's loop), so a systemd that hangs costs at most
+// one timeout: for kSystemdQuiet after an EAGAIN, calls fail at once with EAGAIN without asking.
+inline constexpr std::chrono::milliseconds kSystemdCallTimeout{5000};
+inline constexpr std::chrono::milliseconds kSystemdQuiet{1000};
+
 class SdbusSystemdManager : public SystemdManager {
 public:
     explicit SdbusSystemdManager(sdbus::IConnection& bus);
@@ -47,7 +56,11 @@ public:
     core::Status watchUnits(std::function<void(const std::string&)> onNew) override;
 
 private:
+    // EAGAIN at once while systemd was found not answering a moment ago.
+    std::optional<core::Error> stillQuiet(const std::string& what) const;
+    core::Error noted(core::Error err);  // starts the quiet time on EAGAIN
     sdbus::IConnection& bus_;
+    std::chrono::steady_clock::time_point quietUntil_{};
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
