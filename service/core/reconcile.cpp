@@ -44,8 +44,9 @@ std::optional<Target> targetForCgroup(std::string_view cgroup, const std::vector
         for (const auto& p : pods)
             if (p.cgroupUid() == *uid) pod = &p;
     if (pod) {
+        // Any state: the cgroup exists, so this is the container (the kubelet lists one that is
+        // created but not started yet as waiting, with its ID).
         for (const auto& c : pod->containers) {
-            if (c.state != ContainerState::Running) continue;
             auto cid = parseContainerId(c.containerId);
             if (!cid || cid->id != id->id) continue;
             t.entry = planContainer(*pod, c, in);
@@ -81,16 +82,25 @@ bool Decision::wrote() const {
     return false;
 }
 
-Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours) {
+Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours,
+                const std::vector<bool>& kernelOnly) {
     Decision d;
     d.writes.resize(have.size());
     switch (intent) {
-        case Intent::Enforce:
+        case Intent::Enforce: {
+            bool changed = false;
             for (size_t i = 0; i < have.size(); ++i)
-                if (have[i] != entry.limits) d.writes[i] = entry.limits;
-            d.state = d.wrote() ? LimitState::Applied : LimitState::Unchanged;
+                if (have[i] != entry.limits) {
+                    d.writes[i] = entry.limits;
+                    changed = true;
+                } else if (i < kernelOnly.size() && kernelOnly[i] && !have[i].unlimited()) {
+                    d.writes[i] = entry.limits;
+                    ++d.handedOver;
+                }
+            d.state = changed ? LimitState::Applied : LimitState::Unchanged;
             d.ours = entry.limits;
             return d;
+        }
         case Intent::RemoveOurs:
             // Only while it is still ours: a limit someone else set since stays, and is not ours
             // to track any more either way.

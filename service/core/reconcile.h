@@ -58,7 +58,7 @@ using OursMap = std::map<std::string, InForce>;
 
 // A container cgroup that just appeared (inotify, systemd's UnitNew), or, with no pod source
 // since start, one found on disk: relative path -> what it gets.
-//   the pod data lists the container      -> its own plan (listed)
+//   the pod data lists the container      -> its own plan (listed; running or only created)
 //   its pod is known, the container not   -> what the pod as a whole asks for (planContainer)
 //   the last decision for the container   -> exactly that (an exclusion stays one)
 //   nothing known                         -> the default, but only where no limit is in force
@@ -71,12 +71,18 @@ struct Decision {
     LimitState state = LimitState::Unchanged;   // Applied when anything is written
     std::string note;                           // why nothing was written, when that is worth saying
     std::optional<Limits> ours;                 // once the writes succeed: our limit in force, if any
+    size_t handedOver = 0;                      // writes of a limit already in force, to its owner
     bool wrote() const;
 };
 
 // What `intent` means for `entry` given have, what is in force on each throttled device (every
 // read succeeded), and ours, what we last put in force for the container (RemoveOurs removes only that).
-Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours);
+// kernelOnly (empty, or one per device): what is in force there is in the cgroup file only, its
+// owner (systemd) does not hold it; Enforce then writes the limit even where it is in force
+// already, which hands it to the owner (host::SystemdUnitWriter). Such a write alone is no change:
+// the state stays Unchanged and `handedOver` counts it.
+Decision decide(const PlanEntry& entry, Intent intent, const std::vector<Limits>& have, const std::optional<Limits>& ours,
+                const std::vector<bool>& kernelOnly = {});
 
 // The status of one container after a pass.
 struct ContainerStatus {

@@ -142,7 +142,7 @@ ReconcileReport Engine::applyPods(core::PodList&& pods, core::PodSourceKind sour
         st.entry = std::move(e);
         if (!dryRun) reportClamps(st.entry);
         overlayAdaptive(st.entry);
-        enforce(st, intent, dryRun, true);
+        enforce(st, intent, dryRun, true, host::Stage::Started);  // the plan has running containers only
         if (!st.cgroup.empty()) seen.insert(st.entry.containerId.id);
         r.count(st);
     }
@@ -179,7 +179,7 @@ ReconcileReport Engine::applyFallback(bool dryRun) {
         if (!t) continue;
         auto& st = r.containers.emplace_back();
         st.entry = std::move(t->entry);
-        enforce(st, t->intent, dryRun, false);
+        enforce(st, t->intent, dryRun, false, host::Stage::Started);
         r.count(st);
     }
     log::warning("No pod source reachable at start: restored the last-known limit or gave the default to " +
@@ -203,7 +203,8 @@ ReconcileReport Engine::applyAppeared(const std::vector<std::string>& cgroups) {
         auto& st = r.containers.emplace_back();
         st.entry = std::move(t->entry);
         reportClamps(st.entry);
-        enforce(st, t->intent, false, false);
+        // Just made: its runtime may still be setting the cgroup up, whatever the pod data says.
+        enforce(st, t->intent, false, false, host::Stage::Starting);
         telemetry_.newContainerSeconds.observe(secondsBetween(t0, clock_.now()));
         ++telemetry_.newContainers[t->listed ? "known" : "unknown"];
         log::debug("New container cgroup " + cg + ": " + std::string(core::stateName(st.state)));
@@ -214,7 +215,7 @@ ReconcileReport Engine::applyAppeared(const std::vector<std::string>& cgroups) {
     return r;
 }
 
-void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search) {
+void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search, host::Stage stage) {
     const core::PlanEntry& e = st.entry;
     const bool removing = intent == core::Intent::RemoveOurs;
     const auto& devices = s_->devices;
@@ -256,9 +257,11 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
     // Read what is in force: at the derived path first; only a miss pays for the search.
     st.cgroup = e.cgroup;
     std::vector<Limits> have;
+    std::vector<bool> kernelOnly;
     have.reserve(devices.size());
+    kernelOnly.reserve(devices.size());
     for (size_t i = 0; i < devices.size(); ++i) {
-        auto got = s_->writer->read(st.cgroup, devices[i].dev);
+        auto got = s_->writer->read(st.cgroup, devices[i].dev, stage);
         if (!got && i == 0 && got.error().code == ENOENT && search) {
             auto found = host::findContainerCgroup(s_->cgroups, e);
             if (!found) {
@@ -268,19 +271,20 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
                 return;
             }
             st.cgroup = *found;
-            got = s_->writer->read(st.cgroup, devices[i].dev);
+            got = s_->writer->read(st.cgroup, devices[i].dev, stage);
         }
         if (!got) {
             fail(got.error(), "");
             return;
         }
-        have.push_back(*got);
+        have.push_back(got->limits);
+        kernelOnly.push_back(got->kernelOnly);
     }
     const std::string& cg = st.cgroup;
     auto ours = memory_.ours.find(e.containerId.id);
     std::optional<Limits> oursNow;
     if (ours != memory_.ours.end()) oursNow = ours->second.limits;
-    core::Decision d = core::decide(e, intent, have, oursNow);
+    core::Decision d = core::decide(e, intent, have, oursNow, kernelOnly);
     if (dryRun) {
         st.state = d.wrote() ? LimitState::Planned : d.state;
         st.message = d.note;
@@ -288,13 +292,17 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
     }
     for (size_t i = 0; i < devices.size(); ++i) {
         if (!d.writes[i]) continue;
-        if (auto w = s_->writer->write(cg, devices[i].dev, *d.writes[i], have[i]); !w) {
+        if (auto w = s_->writer->write(cg, devices[i].dev, *d.writes[i], have[i], stage); !w) {
             fail(w.error(), "Failed to write limit: ");
             return;
         }
     }
     st.state = d.state;
     st.message = d.note;
+    if (d.handedOver)
+        log::debug("Container " + e.ns + "/" + e.pod + "/" + e.container + " runs: its limit in " +
+                       s_->writer->describe(cg) + " was handed to the cgroup's owner",
+                   {{"POD_NAMESPACE", e.ns}, {"POD_NAME", e.pod}, {"CONTAINER_ID", e.containerId.id}});
     if (d.ours && ours == memory_.ours.end()) {
         memory_.ours.emplace(e.containerId.id, core::InForce{cg, *d.ours});
     } else if (d.ours) {  // usually the same as before

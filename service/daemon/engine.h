@@ -90,7 +90,7 @@ private:
     ReconcileReport applyFallback(bool dryRun);
     ReconcileReport applyAppeared(const std::vector<std::string>& cgroups);
     // Reads, decides and writes for st.entry; fills in the rest of st.
-    void enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search);
+    void enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun, bool search, host::Stage stage);
     void logApplied(const core::ContainerStatus& st);
     void reportProblems(const core::Plan& plan, const std::vector<std::string>& listProblems);
     void reportClamps(const core::PlanEntry& e);

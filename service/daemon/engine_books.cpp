@@ -73,9 +73,9 @@ void Engine::releaseDevices(const std::vector<host::BlockDevice>& gone) {
         size_t removed = 0;
         for (const auto& [id, in] : memory_.ours) {
             if (in.cgroup.empty() || in.limits.unlimited()) continue;
-            auto have = s_->writer->read(in.cgroup, dev.dev);
-            if (!have || *have != in.limits) continue;  // gone, or someone else's by now
-            if (auto w = s_->writer->write(in.cgroup, dev.dev, Limits{}, *have); !w)
+            auto have = s_->writer->read(in.cgroup, dev.dev, host::Stage::Started);
+            if (!have || have->limits != in.limits) continue;  // gone, or someone else's by now
+            if (auto w = s_->writer->write(in.cgroup, dev.dev, Limits{}, have->limits, host::Stage::Started); !w)
                 log::error("Failed to remove our limit from " + dev.name + " for container " + id + ": " + w.error().message,
                            {{"CONTAINER_ID", id}, {"DEVICE", dev.dev.str()}});
             else

@@ -26,17 +26,19 @@ core::Error missingFile(const std::string& dir, const core::Error& e, const char
 
 }  // namespace
 
-Result<Limits> IoMaxWriter::read(const std::string& cgroup, core::DevNum dev) {
+std::string_view stageName(Stage s) { return s == Stage::Starting ? "starting" : "started"; }
+
+Result<Reading> IoMaxWriter::read(const std::string& cgroup, core::DevNum dev, Stage) {
     std::string dir = h_ + "/" + cgroup;
     auto text = readFile(dir + "/" + files::kIoMax);
     if (!text) return missingFile(dir, text.error(), "io");
     auto all = core::parseIoMax(*text);
     if (!all) return makeError(dir + "/io.max: " + all.error().message, EINVAL);
     auto it = all->find(dev);
-    return it == all->end() ? Limits{} : it->second;
+    return Reading{it == all->end() ? Limits{} : it->second};
 }
 
-core::Status IoMaxWriter::write(const std::string& cgroup, core::DevNum dev, const Limits& want, const Limits&) {
+core::Status IoMaxWriter::write(const std::string& cgroup, core::DevNum dev, const Limits& want, const Limits&, Stage) {
     std::string dir = h_ + "/" + cgroup;
     auto st = writeFile(dir + "/" + files::kIoMax, core::renderIoMaxLine(dev, want));
     if (!st) return missingFile(dir, st.error(), "io");
@@ -58,7 +60,7 @@ constexpr BlkioFile kBlkioFiles[] = {
 
 }  // namespace
 
-Result<Limits> BlkioThrottleWriter::read(const std::string& cgroup, core::DevNum dev) {
+Result<Reading> BlkioThrottleWriter::read(const std::string& cgroup, core::DevNum dev, Stage) {
     std::string dir = h_ + "/" + cgroup;
     Limits out;
     for (const auto& f : kBlkioFiles) {
@@ -69,11 +71,11 @@ Result<Limits> BlkioThrottleWriter::read(const std::string& cgroup, core::DevNum
         auto it = all->find(dev);
         out.*f.field = it == all->end() ? 0 : it->second;
     }
-    return out;
+    return Reading{out};
 }
 
 core::Status BlkioThrottleWriter::write(const std::string& cgroup, core::DevNum dev, const Limits& want,
-                                        const Limits& have) {
+                                        const Limits& have, Stage) {
     std::string dir = h_ + "/" + cgroup;
     for (const auto& f : kBlkioFiles) {
         if (want.*f.field == have.*f.field) continue;
@@ -115,20 +117,35 @@ bool SystemdUnitWriter::isUnitName(const std::string& leaf) {
     return endsWith(".scope") || endsWith(".service");
 }
 
-Result<Limits> SystemdUnitWriter::read(const std::string& cgroup, core::DevNum dev) {
+Result<Reading> SystemdUnitWriter::read(const std::string& cgroup, core::DevNum dev, Stage stage) {
     std::string leaf = leafOf(cgroup);
-    if (!isUnitName(leaf)) return raw_->read(cgroup, dev);
+    if (!isUnitName(leaf)) return raw_->read(cgroup, dev, stage);
     // A unit whose cgroup is gone is gone: asking systemd would only load a not-found placeholder.
     if (!isDirectory(raw_->describe(cgroup))) return makeError("unit " + leaf + " is gone", ENOENT);
+    if (stage == Stage::Starting) {
+        auto inFile = raw_->read(cgroup, dev, stage);
+        if (inFile || inFile.error().code != ENOTSUP) return inFile;
+    }
     auto it = devicePaths_.find(dev);
     if (it == devicePaths_.end()) return makeError("no device node known for " + dev.str(), EINVAL);
-    return manager_.unitLimits(leaf, it->second);
+    auto held = manager_.unitLimits(leaf, it->second);
+    if (!held) return held.error();
+    if (stage == Stage::Starting || !held->unlimited()) return Reading{*held};
+    // systemd holds nothing for the device: a line in io.max is someone's (ours, written while
+    // the container was starting, or an operator's); what is in force is the file's.
+    auto inFile = raw_->read(cgroup, dev, stage);
+    if (!inFile || inFile->limits.unlimited()) return Reading{*held};
+    return Reading{inFile->limits, true};
 }
 
 core::Status SystemdUnitWriter::write(const std::string& cgroup, core::DevNum dev, const Limits& want,
-                                      const Limits& have) {
+                                      const Limits& have, Stage stage) {
     std::string leaf = leafOf(cgroup);
-    if (!isUnitName(leaf)) return raw_->write(cgroup, dev, want, have);
+    if (!isUnitName(leaf)) return raw_->write(cgroup, dev, want, have, stage);
+    if (stage == Stage::Starting) {
+        auto st = raw_->write(cgroup, dev, want, have, stage);
+        if (st || st.error().code != ENOTSUP) return st;
+    }
     auto it = devicePaths_.find(dev);
     if (it == devicePaths_.end()) return makeError("no device node known for " + dev.str(), EINVAL);
     return manager_.setUnitLimits(leaf, it->second, want);

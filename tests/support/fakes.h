@@ -30,31 +30,37 @@ public:
         std::string cgroup;
         iopslimit::core::DevNum dev;
         iopslimit::core::Limits limits;
+        iopslimit::host::Stage stage;
     };
     explicit FakeLimitWriter(std::filesystem::path root) : root_(std::move(root)) {}
 
-    iopslimit::core::Result<iopslimit::core::Limits> read(const std::string& cgroup, iopslimit::core::DevNum dev) override {
+    iopslimit::core::Result<iopslimit::host::Reading> read(const std::string& cgroup, iopslimit::core::DevNum dev,
+                                                           iopslimit::host::Stage) override {
         ++reads;
         if (!std::filesystem::is_directory(root_ / cgroup))
             return iopslimit::core::makeError("cgroup " + cgroup + " is gone", ENOENT);
         if (auto f = failRead.find(cgroup); f != failRead.end())
             return iopslimit::core::makeError("read failed: " + std::string(std::strerror(f->second)), f->second);
-        return inForce[{cgroup, dev}];
+        return iopslimit::host::Reading{inForce[{cgroup, dev}], kernelOnly.count({cgroup, dev}) > 0};
     }
     iopslimit::core::Status write(const std::string& cgroup, iopslimit::core::DevNum dev,
-                                  const iopslimit::core::Limits& want, const iopslimit::core::Limits&) override {
+                                  const iopslimit::core::Limits& want, const iopslimit::core::Limits&,
+                                  iopslimit::host::Stage stage) override {
         if (!std::filesystem::is_directory(root_ / cgroup))
             return iopslimit::core::makeError("cgroup " + cgroup + " is gone", ENOENT);
         if (auto f = failWrite.find(cgroup); f != failWrite.end())
             return iopslimit::core::makeError(std::strerror(f->second), f->second);
-        writes.push_back({cgroup, dev, want});
+        writes.push_back({cgroup, dev, want, stage});
         inForce[{cgroup, dev}] = want;
+        kernelOnly.erase({cgroup, dev});
         return iopslimit::core::okStatus();
     }
     std::string describe(const std::string& cgroup) const override { return "fake:" + cgroup; }
 
     // What is in force, as the kernel would have it.
     std::map<std::pair<std::string, iopslimit::core::DevNum>, iopslimit::core::Limits> inForce;
+    // Where read() says the limit is in the file only (a write clears it).
+    std::set<std::pair<std::string, iopslimit::core::DevNum>> kernelOnly;
     std::map<std::string, int> failRead, failWrite;  // cgroup -> errno
     std::vector<Write> writes;
     int reads = 0;

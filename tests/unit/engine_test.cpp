@@ -389,5 +389,97 @@ TEST_F(EngineTest, TheMemoryIsWrittenOnlyWhenItChanges) {
     EXPECT_EQ(loaded.ours.at(hexId(2)).limits, (Limits{200, 200, 0, 10 << 20}));
 }
 
+// The systemd backend end to end over a temp tree with io.max files and a fake systemd. A container
+// whose scope just appeared is limited in io.max and systemd is not asked: a SetUnitProperties
+// makes systemd re-attach the unit's device filter, which runc may be replacing right then. The
+// first pass that lists the container running hands the limit to systemd, once, as no change;
+// later changes go through systemd; one that turns out excluded loses the line we wrote.
+TEST(EngineOnSystemd, AStartingContainerIsLimitedInIoMaxAndHandedToSystemdOnceItRuns) {
+    TempDir tree;
+    auto cfg = core::parseConfig({{"CONTAINER_IOPS_LIMIT", "500"}, {"EXCLUDE_NAMESPACES", "kube-system"}}, "node-1");
+    ASSERT_TRUE(cfg.ok());
+    host::CgroupSetup cgroups;
+    cgroups.hierarchy = tree.path().string();
+    cgroups.version = core::CgroupVersion::V2;
+    cgroups.layout.driver = core::CgroupDriver::Systemd;
+    cgroups.driverDetected = true;
+    host::BlockDevice disk;
+    disk.dev = kDisk;
+    disk.name = "nvme0n1";
+    auto manager = std::make_unique<testing_support::FakeSystemdManager>();
+    auto& systemd = *manager;
+    auto writer = std::make_unique<host::SystemdUnitWriter>(
+        systemd, host::makeRawWriter(core::CgroupVersion::V2, tree.path().string()),
+        std::map<core::DevNum, std::string>{{kDisk, "/dev/nvme0n1"}});
+    auto setup = setupFromParts(*cfg, cgroups, {disk}, std::move(writer), std::move(manager));
+    FakeClock clock;
+    Telemetry telemetry;
+    Engine engine{telemetry, clock};
+    engine.use(*setup);
+    int applied = 0;
+    engine.onApplied = [&](const core::ContainerStatus&) { ++applied; };
+
+    PodSpec moved{"shop", "job-0", 5, QosClass::BestEffort, {{"job", 5}}, {}};
+    auto scopeOf = [&](const PodSpec& p, int id) {
+        auto pod = makePod(p);
+        auto cg = core::containerCgroup(cgroups.layout, pod.uid, p.qos, core::ContainerId{core::Runtime::Containerd, hexId(id)});
+        tree.makeFile(cg + "/io.max");  // systemd makes the scope's cgroup; the kernel gives it io.max
+        systemd.units[cg.substr(cg.rfind('/') + 1)];  // a loaded unit, no IO limits
+        return cg;
+    };
+    auto podList = [](std::vector<PodSpec> specs, core::ContainerState state) {
+        core::PodList list;
+        for (const auto& s : specs) {
+            list.pods.push_back(makePod(s));
+            for (auto& c : list.pods.back().containers) c.state = state;
+        }
+        return list;
+    };
+    auto ioMax = [&](const std::string& cg) { return tree.read(cg + "/io.max"); };
+
+    // The kubelet lists db (2) and backup (3) created, not started: nothing to do yet.
+    engine.apply(Update::fresh(podList({kAnnotated}, core::ContainerState::Waiting), PodSourceKind::Kubelet));
+    EXPECT_TRUE(systemd.calls.empty());
+
+    // runc starts them (and job-0, not listed yet): the limits go into io.max at once, systemd
+    // hears nothing.
+    auto db = scopeOf(kAnnotated, 2), backup = scopeOf(kAnnotated, 3), job = scopeOf(moved, 5);
+    engine.apply(Update::appeared({db, backup, job}));
+    EXPECT_EQ(ioMax(db), "259:0 rbps=max wbps=10485760 riops=200 wiops=200\n");
+    EXPECT_EQ(ioMax(backup), "259:0 rbps=max wbps=10485760 riops=50 wiops=200\n");  // its own key, while created
+    EXPECT_EQ(ioMax(job), "259:0 rbps=max wbps=max riops=500 wiops=500\n");         // nothing known: the default
+    EXPECT_TRUE(systemd.calls.empty());
+    EXPECT_EQ(applied, 3);
+
+    // They run (job-0 in kube-system after all): systemd gets the limits of db and backup, as no
+    // change; job-0 loses the line we wrote (systemd writes "max" for the explicit UINT64_MAX).
+    moved.ns = "kube-system";
+    auto r = engine.apply(Update::fresh(podList({kAnnotated, moved}, core::ContainerState::Running), PodSourceKind::Kubelet));
+    ASSERT_EQ(systemd.calls.size(), 3u);
+    std::map<std::string, Limits> handed;
+    for (const auto& c : systemd.calls) handed[c.unit] = c.limits;
+    EXPECT_EQ(handed.at(db.substr(db.rfind('/') + 1)), (Limits{200, 200, 0, 10 << 20}));
+    EXPECT_EQ(handed.at(backup.substr(backup.rfind('/') + 1)), (Limits{50, 200, 0, 10 << 20}));
+    EXPECT_EQ(handed.at(job.substr(job.rfind('/') + 1)), Limits{});
+    EXPECT_EQ(r.unchanged, 2u);
+    EXPECT_EQ(r.changed, 0u);
+    EXPECT_EQ(r.excluded, 1u);
+    EXPECT_EQ(applied, 3);  // a handover is no new limit
+    EXPECT_EQ(engine.managedContainers(), 2u);
+
+    // Held by systemd now: the same pods again ask nothing of it.
+    systemd.calls.clear();
+    engine.apply(Update::fresh(podList({kAnnotated, moved}, core::ContainerState::Running), PodSourceKind::Kubelet));
+    EXPECT_TRUE(systemd.calls.empty());
+
+    // A change for a running container goes through systemd.
+    PodSpec raised = kAnnotated;
+    raised.annotations["iops-limit/limit"] = "300";
+    r = engine.apply(Update::fresh(podList({raised, moved}, core::ContainerState::Running), PodSourceKind::Kubelet));
+    ASSERT_EQ(systemd.calls.size(), 2u);
+    EXPECT_EQ(systemd.units.at(db.substr(db.rfind('/') + 1)).at("/dev/nvme0n1"), (Limits{300, 300, 0, 10 << 20}));
+    EXPECT_EQ(r.changed, 2u);
+}
+
 }  // namespace
 }  // namespace iopslimit::daemon

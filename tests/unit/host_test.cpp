@@ -21,6 +21,7 @@
 #include "host/cgroup_fs.h"
 #include "host/cgroup_watcher.h"
 #include "core/kernel_files.h"
+#include "support/fakes.h"
 #include "support/temp_tree.h"
 #include "host/limit_writers.h"
 
@@ -104,28 +105,28 @@ TEST(IoMaxWriter, ReadsAndWritesIoMax) {
     IoMaxWriter w(t.path());
     EXPECT_EQ(w.describe(cg), t / cg);
 
-    auto empty = w.read(cg, {8, 0});
+    auto empty = w.read(cg, {8, 0}, Stage::Started);
     ASSERT_TRUE(empty.ok()) << empty.error().message;
-    EXPECT_EQ(*empty, Limits{});
+    EXPECT_EQ(empty->limits, Limits{});
 
-    ASSERT_TRUE(w.write(cg, {8, 0}, Limits{200, 0, 0, 0}, Limits{}).ok());
+    ASSERT_TRUE(w.write(cg, {8, 0}, Limits{200, 0, 0, 0}, Limits{}, Stage::Started).ok());
     EXPECT_EQ(t.read(cg + "/io.max"), "8:0 rbps=max wbps=max riops=200 wiops=max\n");
-    auto back = w.read(cg, {8, 0});
+    auto back = w.read(cg, {8, 0}, Stage::Started);
     ASSERT_TRUE(back.ok());
-    EXPECT_EQ(*back, (Limits{200, 0, 0, 0}));
-    auto other = w.read(cg, {8, 16});
+    EXPECT_EQ(back->limits, (Limits{200, 0, 0, 0}));
+    auto other = w.read(cg, {8, 16}, Stage::Started);
     ASSERT_TRUE(other.ok());
-    EXPECT_EQ(*other, Limits{});
+    EXPECT_EQ(other->limits, Limits{});
 
     t.makeFile(cg + "/io.max");
-    ASSERT_TRUE(w.write(cg, {259, 1}, Limits{1, 2, 1048576, 0}, Limits{}).ok());
+    ASSERT_TRUE(w.write(cg, {259, 1}, Limits{1, 2, 1048576, 0}, Limits{}, Stage::Started).ok());
     EXPECT_EQ(t.read(cg + "/io.max"), "259:1 rbps=1048576 wbps=max riops=1 wiops=2\n");
 
     // What the kernel shows for several devices.
     t.makeFile(cg + "/io.max", "8:0 rbps=max wbps=max riops=10 wiops=max\n259:1 rbps=max wbps=5 riops=max wiops=max\n");
-    auto multi = w.read(cg, {259, 1});
+    auto multi = w.read(cg, {259, 1}, Stage::Started);
     ASSERT_TRUE(multi.ok());
-    EXPECT_EQ(*multi, (Limits{0, 0, 0, 5}));
+    EXPECT_EQ(multi->limits, (Limits{0, 0, 0, 5}));
 }
 
 TEST(IoMaxWriter, ErrorCodes) {
@@ -134,23 +135,23 @@ TEST(IoMaxWriter, ErrorCodes) {
     t.makeFile("kubepods.slice/garbled/io.max", "8:0 riops=lots\n");
     IoMaxWriter w(t.path());
 
-    auto goneRead = w.read("kubepods.slice/gone.scope", {8, 0});
+    auto goneRead = w.read("kubepods.slice/gone.scope", {8, 0}, Stage::Started);
     ASSERT_FALSE(goneRead.ok());
     EXPECT_EQ(goneRead.error().code, ENOENT);
-    auto goneWrite = w.write("kubepods.slice/gone.scope", {8, 0}, Limits{1, 1, 0, 0}, Limits{});
+    auto goneWrite = w.write("kubepods.slice/gone.scope", {8, 0}, Limits{1, 1, 0, 0}, Limits{}, Stage::Started);
     ASSERT_FALSE(goneWrite.ok());
     EXPECT_EQ(goneWrite.error().code, ENOENT);
 
     // The cgroup exists but has no io.max: the io controller is not enabled there.
-    auto offRead = w.read("kubepods.slice/no-io", {8, 0});
+    auto offRead = w.read("kubepods.slice/no-io", {8, 0}, Stage::Started);
     ASSERT_FALSE(offRead.ok());
     EXPECT_EQ(offRead.error().code, ENOTSUP);
-    auto offWrite = w.write("kubepods.slice/no-io", {8, 0}, Limits{1, 1, 0, 0}, Limits{});
+    auto offWrite = w.write("kubepods.slice/no-io", {8, 0}, Limits{1, 1, 0, 0}, Limits{}, Stage::Started);
     ASSERT_FALSE(offWrite.ok());
     EXPECT_EQ(offWrite.error().code, ENOTSUP);
     EXPECT_FALSE(fs::exists(t / "kubepods.slice/no-io/io.max"));
 
-    auto garbled = w.read("kubepods.slice/garbled", {8, 0});
+    auto garbled = w.read("kubepods.slice/garbled", {8, 0}, Stage::Started);
     ASSERT_FALSE(garbled.ok());
     EXPECT_EQ(garbled.error().code, EINVAL);
 }
@@ -169,42 +170,42 @@ TEST(BlkioThrottleWriter, ReadsAndWritesOnlyWhatDiffers) {
     BlkioThrottleWriter w(t.path());
     EXPECT_EQ(w.describe(cg), t / cg);
 
-    auto empty = w.read(cg, {8, 0});
+    auto empty = w.read(cg, {8, 0}, Stage::Started);
     ASSERT_TRUE(empty.ok()) << empty.error().message;
-    EXPECT_EQ(*empty, Limits{});
+    EXPECT_EQ(empty->limits, Limits{});
 
     const Limits want{200, 100, 0, 1048576};
-    ASSERT_TRUE(w.write(cg, {8, 0}, want, Limits{}).ok());
+    ASSERT_TRUE(w.write(cg, {8, 0}, want, Limits{}, Stage::Started).ok());
     EXPECT_EQ(t.read(cg + "/blkio.throttle.read_iops_device"), "8:0 200\n");
     EXPECT_EQ(t.read(cg + "/blkio.throttle.write_iops_device"), "8:0 100\n");
     EXPECT_EQ(t.read(cg + "/blkio.throttle.read_bps_device"), "");  // 0 == 0: not written
     EXPECT_EQ(t.read(cg + "/blkio.throttle.write_bps_device"), "8:0 1048576\n");
-    auto back = w.read(cg, {8, 0});
+    auto back = w.read(cg, {8, 0}, Stage::Started);
     ASSERT_TRUE(back.ok());
-    EXPECT_EQ(*back, want);
+    EXPECT_EQ(back->limits, want);
 
     // Lowering one direction to unlimited writes "MAJ:MIN 0" to that file alone.
     makeBlkioCgroup(t, cg);
-    ASSERT_TRUE(w.write(cg, {8, 0}, Limits{0, 100, 0, 1048576}, want).ok());
+    ASSERT_TRUE(w.write(cg, {8, 0}, Limits{0, 100, 0, 1048576}, want, Stage::Started).ok());
     EXPECT_EQ(t.read(cg + "/blkio.throttle.read_iops_device"), "8:0 0\n");
     EXPECT_EQ(t.read(cg + "/blkio.throttle.write_iops_device"), "");
     EXPECT_EQ(t.read(cg + "/blkio.throttle.read_bps_device"), "");
     EXPECT_EQ(t.read(cg + "/blkio.throttle.write_bps_device"), "");
 
     // Nothing differs: nothing is written, not even to a cgroup that is gone.
-    EXPECT_TRUE(w.write("kubepods/gone", {8, 0}, want, want).ok());
+    EXPECT_TRUE(w.write("kubepods/gone", {8, 0}, want, want, Stage::Started).ok());
 
     // Several devices, zero lines meaning no limit.
     t.makeFile(cg + "/blkio.throttle.read_iops_device", "8:0 0\n259:0 300\n");
     t.makeFile(cg + "/blkio.throttle.write_iops_device", "259:0 400\n");
     t.makeFile(cg + "/blkio.throttle.read_bps_device", "");
     t.makeFile(cg + "/blkio.throttle.write_bps_device", "8:0 5\n");
-    auto dev0 = w.read(cg, {8, 0});
+    auto dev0 = w.read(cg, {8, 0}, Stage::Started);
     ASSERT_TRUE(dev0.ok());
-    EXPECT_EQ(*dev0, (Limits{0, 0, 0, 5}));
-    auto dev259 = w.read(cg, {259, 0});
+    EXPECT_EQ(dev0->limits, (Limits{0, 0, 0, 5}));
+    auto dev259 = w.read(cg, {259, 0}, Stage::Started);
     ASSERT_TRUE(dev259.ok());
-    EXPECT_EQ(*dev259, (Limits{300, 400, 0, 0}));
+    EXPECT_EQ(dev259->limits, (Limits{300, 400, 0, 0}));
 }
 
 TEST(BlkioThrottleWriter, ErrorCodes) {
@@ -214,21 +215,21 @@ TEST(BlkioThrottleWriter, ErrorCodes) {
     t.makeFile("kubepods/garbled/blkio.throttle.write_bps_device", "8:0 lots\n");
     BlkioThrottleWriter w(t.path());
 
-    auto goneRead = w.read("kubepods/gone", {8, 0});
+    auto goneRead = w.read("kubepods/gone", {8, 0}, Stage::Started);
     ASSERT_FALSE(goneRead.ok());
     EXPECT_EQ(goneRead.error().code, ENOENT);
-    auto goneWrite = w.write("kubepods/gone", {8, 0}, Limits{1, 0, 0, 0}, Limits{});
+    auto goneWrite = w.write("kubepods/gone", {8, 0}, Limits{1, 0, 0, 0}, Limits{}, Stage::Started);
     ASSERT_FALSE(goneWrite.ok());
     EXPECT_EQ(goneWrite.error().code, ENOENT);
 
-    auto offRead = w.read("kubepods/no-blkio", {8, 0});
+    auto offRead = w.read("kubepods/no-blkio", {8, 0}, Stage::Started);
     ASSERT_FALSE(offRead.ok());
     EXPECT_EQ(offRead.error().code, ENOTSUP);
-    auto offWrite = w.write("kubepods/no-blkio", {8, 0}, Limits{1, 0, 0, 0}, Limits{});
+    auto offWrite = w.write("kubepods/no-blkio", {8, 0}, Limits{1, 0, 0, 0}, Limits{}, Stage::Started);
     ASSERT_FALSE(offWrite.ok());
     EXPECT_EQ(offWrite.error().code, ENOTSUP);
 
-    auto garbled = w.read("kubepods/garbled", {8, 0});
+    auto garbled = w.read("kubepods/garbled", {8, 0}, Stage::Started);
     ASSERT_FALSE(garbled.ok());
     EXPECT_EQ(garbled.error().code, EINVAL);
 }
@@ -241,8 +242,8 @@ TEST(MakeRawWriter, PicksTheFormatByVersion) {
     auto v1 = makeRawWriter(CgroupVersion::V1, t.path());
     EXPECT_NE(dynamic_cast<IoMaxWriter*>(v2.get()), nullptr);
     EXPECT_NE(dynamic_cast<BlkioThrottleWriter*>(v1.get()), nullptr);
-    ASSERT_TRUE(v2->write("cg", {8, 0}, Limits{7, 0, 0, 0}, Limits{}).ok());
-    ASSERT_TRUE(v1->write("cg", {8, 0}, Limits{7, 0, 0, 0}, Limits{}).ok());
+    ASSERT_TRUE(v2->write("cg", {8, 0}, Limits{7, 0, 0, 0}, Limits{}, Stage::Started).ok());
+    ASSERT_TRUE(v1->write("cg", {8, 0}, Limits{7, 0, 0, 0}, Limits{}, Stage::Started).ok());
     EXPECT_EQ(t.read("cg/io.max"), "8:0 rbps=max wbps=max riops=7 wiops=max\n");
     EXPECT_EQ(t.read("cg/blkio.throttle.read_iops_device"), "8:0 7\n");
 }
@@ -561,6 +562,90 @@ TEST(ListContainerCgroups, NoKubepods) {
     EXPECT_TRUE(listContainerCgroups(setupOn(t, CgroupDriver::Cgroupfs)).empty());
 }
 
+// A unit's cgroup: systemd's properties once the container runs, the io.max file while it starts
+// (a SetUnitProperties then would make systemd re-attach the device filter runc is replacing).
+TEST(SystemdUnitWriter, StartingGoesToIoMaxStartedToSystemdAndHandsOverWhatIsOnlyInTheFile) {
+    TempDir t;
+    const std::string scope = "cri-containerd-" + kHexA + ".scope";
+    const std::string cg = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidS + ".slice/" + scope;
+    t.makeFile(cg + "/io.max");
+    testing_support::FakeSystemdManager systemd;
+    systemd.units[scope];  // loaded, no IO limits
+    SystemdUnitWriter w(systemd, makeRawWriter(CgroupVersion::V2, t.path()), {{{259, 0}, "/dev/nvme0n1"}});
+    const Limits lim{150, 150, 0, 0};
+
+    // Starting: the file only; systemd is not asked anything.
+    auto r = w.read(cg, {259, 0}, Stage::Starting);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->limits, Limits{});
+    ASSERT_TRUE(w.write(cg, {259, 0}, lim, r->limits, Stage::Starting).ok());
+    EXPECT_EQ(t.read(cg + "/io.max"), "259:0 rbps=max wbps=max riops=150 wiops=150\n");
+    EXPECT_TRUE(systemd.calls.empty());
+    r = w.read(cg, {259, 0}, Stage::Starting);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, lim);
+    EXPECT_FALSE(r->kernelOnly);
+
+    // Started, systemd holds nothing: the file's line, in the file only.
+    r = w.read(cg, {259, 0}, Stage::Started);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, lim);
+    EXPECT_TRUE(r->kernelOnly);
+    // Written again: SetUnitProperties, and then systemd holds it.
+    ASSERT_TRUE(w.write(cg, {259, 0}, lim, r->limits, Stage::Started).ok());
+    ASSERT_EQ(systemd.calls.size(), 1u);
+    EXPECT_EQ(systemd.calls[0].unit, scope);
+    EXPECT_EQ(systemd.calls[0].device, "/dev/nvme0n1");
+    EXPECT_EQ(systemd.calls[0].limits, lim);
+    r = w.read(cg, {259, 0}, Stage::Started);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, lim);
+    EXPECT_FALSE(r->kernelOnly);
+
+    // What systemd holds is what counts once it holds anything (it rewrites the line).
+    systemd.units[scope]["/dev/nvme0n1"] = Limits{90, 90, 0, 0};
+    r = w.read(cg, {259, 0}, Stage::Started);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, (Limits{90, 90, 0, 0}));
+    EXPECT_FALSE(r->kernelOnly);
+
+    // Nothing anywhere: unlimited, nothing to hand over.
+    systemd.units[scope].clear();
+    t.makeFile(cg + "/io.max");
+    r = w.read(cg, {259, 0}, Stage::Started);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, Limits{});
+    EXPECT_FALSE(r->kernelOnly);
+
+    // A unit whose cgroup has no io.max (the io controller is not enabled for it, as on a host
+    // whose io stays on cgroup v1): a starting container goes through systemd too.
+    const std::string noIoScope = "cri-containerd-" + kHexB + ".scope";
+    const std::string noIo = "kubepods.slice/" + noIoScope;
+    t.makeDir(noIo);
+    systemd.units[noIoScope];
+    systemd.calls.clear();
+    r = w.read(noIo, {259, 0}, Stage::Starting);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->limits, Limits{});
+    ASSERT_TRUE(w.write(noIo, {259, 0}, lim, r->limits, Stage::Starting).ok());
+    ASSERT_EQ(systemd.calls.size(), 1u);
+    EXPECT_EQ(systemd.calls[0].unit, noIoScope);
+    r = w.read(noIo, {259, 0}, Stage::Started);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->limits, lim);
+
+    // Gone: ENOENT without asking systemd. Not a unit (cgroupfs driver): the file, either stage.
+    systemd.calls.clear();
+    auto gone = w.read("kubepods.slice/cri-containerd-" + std::string(64, 'f') + ".scope", {259, 0}, Stage::Started);
+    ASSERT_FALSE(gone.ok());
+    EXPECT_EQ(gone.error().code, ENOENT);
+    const std::string plain = "kubepods/burstable/pod" + kUid + "/" + kHexA;
+    t.makeFile(plain + "/io.max");
+    ASSERT_TRUE(w.write(plain, {259, 0}, lim, Limits{}, Stage::Started).ok());
+    EXPECT_EQ(t.read(plain + "/io.max"), "259:0 rbps=max wbps=max riops=150 wiops=150\n");
+    EXPECT_TRUE(systemd.calls.empty());
+}
+
 // Detection and lookup together, as the daemon uses them.
 TEST(FindContainerCgroup, AfterDetectionOnV1Cgroupfs) {
     TempDir t;
@@ -574,7 +659,7 @@ TEST(FindContainerCgroup, AfterDetectionOnV1Cgroupfs) {
     EXPECT_EQ(*r, cg);
     for (const char* f : kBlkioFiles) t.makeFile("blkio/" + cg + "/" + f);
     auto w = makeRawWriter(s->version, s->hierarchy);
-    ASSERT_TRUE(w->write(*r, {8, 0}, Limits{500, 500, 0, 0}, Limits{}).ok());
+    ASSERT_TRUE(w->write(*r, {8, 0}, Limits{500, 500, 0, 0}, Limits{}, Stage::Started).ok());
     EXPECT_EQ(t.read("blkio/" + cg + "/blkio.throttle.read_iops_device"), "8:0 500\n");
     EXPECT_EQ(t.read("blkio/" + cg + "/blkio.throttle.write_iops_device"), "8:0 500\n");
 }

@@ -57,6 +57,47 @@ TEST(Decide, EveryIntentAgainstWhatIsInForce) {
     }
 }
 
+// What is in force only in the cgroup file (written while the container was starting), not held by
+// systemd: Enforce writes it again, which hands it to systemd; that alone is no change.
+TEST(Decide, HandsALimitInTheFileOnlyToItsOwner) {
+    struct Case {
+        const char* name;
+        Intent intent;
+        Limits want;
+        std::vector<Limits> have;
+        std::vector<bool> kernelOnly;
+        std::optional<Limits> ours;
+        std::vector<std::optional<Limits>> writes;
+        LimitState state;
+        size_t handedOver;
+    };
+    const Case cases[] = {
+        {"in force, in the file only: handed over", Intent::Enforce, kOurs, {kOurs, kOurs}, {true, false}, kOurs,
+         {kOurs, std::nullopt}, LimitState::Unchanged, 1},
+        {"another limit in the file only: replaced, a change", Intent::Enforce, kOurs, {kOther}, {true}, kOurs,
+         {kOurs}, LimitState::Applied, 0},
+        {"a change on one disk, a handover on the other", Intent::Enforce, kOurs, {kOther, kOurs}, {false, true},
+         std::nullopt, {kOurs, kOurs}, LimitState::Applied, 1},
+        {"unlimited wanted, nothing in force: nothing to hand over", Intent::Enforce, Limits{}, {Limits{}}, {true},
+         std::nullopt, {std::nullopt}, LimitState::Unchanged, 0},
+        {"held by the owner already", Intent::Enforce, kOurs, {kOurs}, {false}, kOurs, {std::nullopt},
+         LimitState::Unchanged, 0},
+        {"excluded: ours in the file only is removed as usual", Intent::RemoveOurs, Limits{}, {kOurs}, {true}, kOurs,
+         {Limits{}}, LimitState::Excluded, 0},
+        {"nothing known: someone's limit in the file stays theirs", Intent::DefaultIfNone, kDefault, {kOther}, {true},
+         std::nullopt, {std::nullopt}, LimitState::Unchanged, 0},
+    };
+    for (const auto& c : cases) {
+        PlanEntry e;
+        e.limits = c.want;
+        e.excludedReason = "namespace kube-system";
+        Decision d = decide(e, c.intent, c.have, c.ours, c.kernelOnly);
+        EXPECT_EQ(d.writes, c.writes) << c.name;
+        EXPECT_EQ(d.state, c.state) << c.name;
+        EXPECT_EQ(d.handedOver, c.handedOver) << c.name;
+    }
+}
+
 Pod podWith(std::string uid, std::map<std::string, std::string> annotations, std::string ns = "shop") {
     Pod p;
     p.ns = ns;
@@ -92,6 +133,14 @@ TEST(TargetForCgroup, ListedPodKnownCachedOrNothing) {
     EXPECT_EQ(t->intent, Intent::Enforce);
     EXPECT_EQ(t->entry.limits, (Limits{100, 200, 0, 0}));  // its own container key
     EXPECT_EQ(t->entry.cgroup, listed);
+
+    // Created, not started yet: the kubelet lists it waiting, with its ID. It is this container.
+    auto created = pods;
+    created[0].containers[0].state = ContainerState::Waiting;
+    t = targetForCgroup(listed, created, cache, in);
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->listed);
+    EXPECT_EQ(t->entry.limits, (Limits{100, 200, 0, 0}));
 
     t = targetForCgroup(sibling, pods, cache, in);
     ASSERT_TRUE(t);
