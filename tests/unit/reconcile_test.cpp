@@ -22,6 +22,10 @@ TEST(Decide, EveryIntentAgainstWhatIsInForce) {
         std::vector<std::optional<Limits>> writes;
         LimitState state;
         std::optional<Limits> oursAfter;
+        // Per device: in the cgroup file only, not held by its owner (systemd); writing it again
+        // hands it over, which alone is no change.
+        std::vector<bool> kernelOnly = {};
+        size_t handedOver = 0;
     };
     const Case cases[] = {
         {"enforce: differs on one disk", Intent::Enforce, kOurs, {kOurs, Limits{}}, std::nullopt,
@@ -42,50 +46,18 @@ TEST(Decide, EveryIntentAgainstWhatIsInForce) {
          {kDefault, kDefault}, LimitState::Applied, kDefault},
         {"default: a limit on one disk keeps both", Intent::DefaultIfNone, kDefault, {Limits{}, kOther}, std::nullopt,
          {std::nullopt, std::nullopt}, LimitState::Unchanged, std::nullopt},
-    };
-    for (const auto& c : cases) {
-        PlanEntry e;
-        e.limits = c.want;
-        e.excludedReason = "namespace kube-system";
-        Decision d = decide(e, c.intent, c.have, c.ours);
-        EXPECT_EQ(d.writes, c.writes) << c.name;
-        EXPECT_EQ(d.state, c.state) << c.name;
-        EXPECT_EQ(d.ours, c.oursAfter) << c.name;
-        if (c.intent == Intent::RemoveOurs) {
-            EXPECT_EQ(d.note, "namespace kube-system") << c.name;
-        }
-    }
-}
-
-// What is in force only in the cgroup file (written while the container was starting), not held by
-// systemd: Enforce writes it again, which hands it to systemd; that alone is no change.
-TEST(Decide, HandsALimitInTheFileOnlyToItsOwner) {
-    struct Case {
-        const char* name;
-        Intent intent;
-        Limits want;
-        std::vector<Limits> have;
-        std::vector<bool> kernelOnly;
-        std::optional<Limits> ours;
-        std::vector<std::optional<Limits>> writes;
-        LimitState state;
-        size_t handedOver;
-    };
-    const Case cases[] = {
-        {"in force, in the file only: handed over", Intent::Enforce, kOurs, {kOurs, kOurs}, {true, false}, kOurs,
-         {kOurs, std::nullopt}, LimitState::Unchanged, 1},
-        {"another limit in the file only: replaced, a change", Intent::Enforce, kOurs, {kOther}, {true}, kOurs,
-         {kOurs}, LimitState::Applied, 0},
-        {"a change on one disk, a handover on the other", Intent::Enforce, kOurs, {kOther, kOurs}, {false, true},
-         std::nullopt, {kOurs, kOurs}, LimitState::Applied, 1},
-        {"unlimited wanted, nothing in force: nothing to hand over", Intent::Enforce, Limits{}, {Limits{}}, {true},
-         std::nullopt, {std::nullopt}, LimitState::Unchanged, 0},
-        {"held by the owner already", Intent::Enforce, kOurs, {kOurs}, {false}, kOurs, {std::nullopt},
-         LimitState::Unchanged, 0},
-        {"excluded: ours in the file only is removed as usual", Intent::RemoveOurs, Limits{}, {kOurs}, {true}, kOurs,
-         {Limits{}}, LimitState::Excluded, 0},
-        {"nothing known: someone's limit in the file stays theirs", Intent::DefaultIfNone, kDefault, {kOther}, {true},
-         std::nullopt, {std::nullopt}, LimitState::Unchanged, 0},
+        {"enforce: in force, in the file only: handed over", Intent::Enforce, kOurs, {kOurs, kOurs}, kOurs,
+         {kOurs, std::nullopt}, LimitState::Unchanged, kOurs, {true, false}, 1},
+        {"enforce: another limit in the file only: replaced", Intent::Enforce, kOurs, {kOther}, kOurs, {kOurs},
+         LimitState::Applied, kOurs, {true}, 0},
+        {"enforce: a change on one disk, a handover on the other", Intent::Enforce, kOurs, {kOther, kOurs},
+         std::nullopt, {kOurs, kOurs}, LimitState::Applied, kOurs, {false, true}, 1},
+        {"enforce: unlimited, nothing in force: nothing to hand over", Intent::Enforce, Limits{}, {Limits{}},
+         std::nullopt, {std::nullopt}, LimitState::Unchanged, Limits{}, {true}, 0},
+        {"remove: ours in the file only, removed as usual", Intent::RemoveOurs, Limits{}, {kOurs}, kOurs, {Limits{}},
+         LimitState::Excluded, std::nullopt, {true}, 0},
+        {"default: someone's limit in the file only stays theirs", Intent::DefaultIfNone, kDefault, {kOther},
+         std::nullopt, {std::nullopt}, LimitState::Unchanged, std::nullopt, {true}, 0},
     };
     for (const auto& c : cases) {
         PlanEntry e;
@@ -94,7 +66,11 @@ TEST(Decide, HandsALimitInTheFileOnlyToItsOwner) {
         Decision d = decide(e, c.intent, c.have, c.ours, c.kernelOnly);
         EXPECT_EQ(d.writes, c.writes) << c.name;
         EXPECT_EQ(d.state, c.state) << c.name;
+        EXPECT_EQ(d.ours, c.oursAfter) << c.name;
         EXPECT_EQ(d.handedOver, c.handedOver) << c.name;
+        if (c.intent == Intent::RemoveOurs) {
+            EXPECT_EQ(d.note, "namespace kube-system") << c.name;
+        }
     }
 }
 

@@ -10,11 +10,14 @@
       excluded; OVERRIDE: the IOPS to set with `iops-limitctl set` before the pod starts, or -.
       Batches of 4 (container k of 4 different pods), in start order, as pod workers start pods
       in parallel.
-  pods.py podlist PLAN.tsv NODE OUT.json [BATCH]
+  pods.py podlist PLAN.tsv NODE OUT.json [BATCH [running|created]]
       The PodList the kubelet's /pods returns once batches 0..BATCH (default: all) were started:
       their containers running with containerID containerd://<id>, a pod's other containers
       waiting (ContainerCreating, no ID); pods with no started container are not listed yet.
-      BATCH -1: an empty list. Written atomically (the emulator re-reads the file per request).
+      created: those containers are listed as the kubelet lists one that is created but not
+      started yet (containerd's CRI makes the runc container and its cgroup only in
+      StartContainer): waiting, with their containerID. BATCH -1: an empty list. Written
+      atomically (the emulator re-reads the file per request).
 
 The container IDs and pod UIDs derive from RUN, so every run has its own.
 """
@@ -88,7 +91,7 @@ def plan(run, default, out):
             f.write(" ".join(str(x) for x in r[:10] + [i // PARALLEL]) + "\n")
 
 
-def podlist(plan_path, batch, node, out):
+def podlist(plan_path, batch, node, out, state="running"):
     started, pods = set(), {}
     for line in open(plan_path):
         cid, ns, pod, ctr, qos, uid, _, _, _, _, b = line.split()
@@ -105,7 +108,12 @@ def podlist(plan_path, batch, node, out):
         for c in sorted(p["containers"]):
             st = {"name": c, "image": IMAGE, "ready": False,
                   "restartCount": 0, "started": False}
-            if (ns, name, c) in started:
+            if (ns, name, c) in started and state == "created":
+                # kubelet's convertToAPIContainerStatuses: ContainerStateCreated -> Waiting{}
+                st.update(containerID="containerd://" + p["ids"][c],
+                          imageID="registry.k8s.io/e2e-test-images/busybox@sha256:" + "0" * 64,
+                          state={"waiting": {}})
+            elif (ns, name, c) in started:
                 st.update(containerID="containerd://" + p["ids"][c], ready=True, started=True,
                           imageID="registry.k8s.io/e2e-test-images/busybox@sha256:" + "0" * 64,
                           state={"running": {"startedAt": "2026-01-01T00:00:00Z"}})
@@ -127,7 +135,8 @@ def podlist(plan_path, batch, node, out):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "plan":
         plan(sys.argv[2], int(sys.argv[3]), sys.argv[4])
-    elif len(sys.argv) in (5, 6) and sys.argv[1] == "podlist":
-        podlist(sys.argv[2], int(sys.argv[5]) if len(sys.argv) == 6 else 1 << 30, sys.argv[3], sys.argv[4])
+    elif len(sys.argv) in (5, 6, 7) and sys.argv[1] == "podlist" and sys.argv[6:] in ([], ["running"], ["created"]):
+        podlist(sys.argv[2], int(sys.argv[5]) if len(sys.argv) >= 6 else 1 << 30, sys.argv[3], sys.argv[4],
+                sys.argv[6] if len(sys.argv) == 7 else "running")
     else:
         sys.exit(__doc__)
