@@ -374,6 +374,56 @@ int cmdSet(Manager& m, const std::string& ns, const std::string& pod, const std:
     return 0;
 }
 
+// top's options (args[0] is "top"); nullopt after saying what is wrong on stderr.
+std::optional<TopOptions> parseTopOptions(const std::vector<std::string>& args) {
+    TopOptions o;
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> std::optional<std::string> {
+            if (i + 1 >= args.size()) return std::nullopt;
+            return args[++i];
+        };
+        if (a == "-b" || a == "--batch") {
+            o.batch = true;
+        } else if (a == "-d" || a == "--delay") {
+            auto v = value();
+            double d = 0;
+            if (v) {
+                auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+                if (ec != std::errc() || p != v->data() + v->size()) d = 0;
+            }
+            if (!(d >= 0.25 && d <= 3600)) {
+                std::cerr << "iops-limitctl: top -d needs seconds from 0.25 to 3600\n";
+                return std::nullopt;
+            }
+            o.interval = d;
+        } else if (a == "-n" || a == "--iterations") {
+            auto v = value();
+            long n = 0;
+            if (v) {
+                auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+                if (ec != std::errc() || p != v->data() + v->size()) n = 0;
+            }
+            if (n < 1) {
+                std::cerr << "iops-limitctl: top -n needs a positive number\n";
+                return std::nullopt;
+            }
+            o.iterations = n;
+        } else if (a == "--order") {
+            auto v = value();
+            if (!v || (*v != "iops" && *v != "bps" && *v != "limit" && *v != "pressure")) {
+                std::cerr << "iops-limitctl: top --order takes iops, bps, limit or pressure\n";
+                return std::nullopt;
+            }
+            o.order = *v;
+        } else {
+            std::cerr << "iops-limitctl: unknown option '" << a << "' for top\n";
+            return std::nullopt;
+        }
+    }
+    return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -404,6 +454,12 @@ int main(int argc, char** argv) {
         }
         return true;
     };
+    // Arguments are checked before the bus is asked anything: a typo is a usage error (2) even
+    // where the daemon or the bus is down.
+    std::optional<TopOptions> top;
+    if (cmd == "top" && !(top = parseTopOptions(args))) return kExitUsage;
+    if ((cmd == "explain" || cmd == "clear") && (!needPod() || args.size() != 2)) return kExitUsage;
+    if (cmd == "set" && !needPod()) return kExitUsage;
     try {
         auto bus = sdbus::createSystemBusConnection();
         Manager m(*bus);
@@ -411,67 +467,17 @@ int main(int argc, char** argv) {
         if (cmd == "list" && args.size() == 1) return cmdList(m, json, full, legend);
         if (cmd == "overrides" && args.size() == 1) return cmdOverrides(m, json, legend);
         if (cmd == "explain") {
-            if (!needPod() || args.size() != 2) return kExitUsage;
             std::cout << m.Explain(ns, pod);
             return 0;
         }
         if (cmd == "set") {
-            if (!needPod()) return kExitUsage;
             return cmdSet(m, ns, pod, std::vector<std::string>(args.begin() + 2, args.end()));
         }
         if (cmd == "clear") {
-            if (!needPod() || args.size() != 2) return kExitUsage;
             m.ClearPodOverride(ns, pod);
             return 0;
         }
-        if (cmd == "top") {
-            TopOptions o;
-            for (size_t i = 1; i < args.size(); ++i) {
-                const std::string& a = args[i];
-                auto value = [&]() -> std::optional<std::string> {
-                    if (i + 1 >= args.size()) return std::nullopt;
-                    return args[++i];
-                };
-                if (a == "-b" || a == "--batch") {
-                    o.batch = true;
-                } else if (a == "-d" || a == "--delay") {
-                    auto v = value();
-                    double d = 0;
-                    if (v) {
-                        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
-                        if (ec != std::errc() || p != v->data() + v->size()) d = 0;
-                    }
-                    if (!(d >= 0.25 && d <= 3600)) {
-                        std::cerr << "iops-limitctl: top -d needs seconds from 0.25 to 3600\n";
-                        return kExitUsage;
-                    }
-                    o.interval = d;
-                } else if (a == "-n" || a == "--iterations") {
-                    auto v = value();
-                    long n = 0;
-                    if (v) {
-                        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-                        if (ec != std::errc() || p != v->data() + v->size()) n = 0;
-                    }
-                    if (n < 1) {
-                        std::cerr << "iops-limitctl: top -n needs a positive number\n";
-                        return kExitUsage;
-                    }
-                    o.iterations = n;
-                } else if (a == "--order") {
-                    auto v = value();
-                    if (!v || (*v != "iops" && *v != "bps" && *v != "limit" && *v != "pressure")) {
-                        std::cerr << "iops-limitctl: top --order takes iops, bps, limit or pressure\n";
-                        return kExitUsage;
-                    }
-                    o.order = *v;
-                } else {
-                    std::cerr << "iops-limitctl: unknown option '" << a << "' for top\n";
-                    return kExitUsage;
-                }
-            }
-            return cmdTop(m, o, legend);
-        }
+        if (cmd == "top") return cmdTop(m, *top, legend);
         if (cmd == "resync" && args.size() == 1) {
             m.resync();
             return 0;

@@ -246,6 +246,18 @@ TEST_F(RunningDaemon, IopsLimitctlCommands) {
     RunResult down = ctl("status");
     EXPECT_EQ(down.exitCode, 1);
     EXPECT_NE(down.err.find("iops-limitd is not running"), std::string::npos) << down.err;
+    // Bad arguments are usage errors before anything is asked of the bus: the same with no bus at all.
+    const std::string noBus = "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + (tmp_.path() / "no-bus").string() + " ";
+    for (const char* bad : {"top -d 0", "top -d 1x", "top -n 0", "top -n", "top --order size", "top --frob",
+                            "explain noslash", "explain", "clear a/b extra", "set"}) {
+        for (const std::string& prefix : {std::string(), noBus}) {
+            RunResult r = shell(prefix + IOPSLIMITCTL_PATH + " " + bad);
+            EXPECT_EQ(r.exitCode, 2) << prefix << bad << ": " << r.err;
+            EXPECT_EQ(r.err.find("not running"), std::string::npos) << prefix << bad << ": " << r.err;
+        }
+    }
+    EXPECT_NE(shell(noBus + IOPSLIMITCTL_PATH + " top -d 0").err.find("top -d needs seconds from 0.25 to 3600"),
+              std::string::npos);
 }
 
 }  // namespace
