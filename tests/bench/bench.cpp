@@ -237,7 +237,7 @@ int measure(const std::string& file, size_t pods, int runs) {
             // What a Prometheus scrape adds per container: read io.stat + io.pressure, write the
             // limit, IO and pressure series (daemon/metrics.cpp writes these families).
             copyList();
-            auto report = pass();
+            const auto& report = pass();  // the engine's, as the daemon's scrape reads it
             std::vector<daemon::ContainerIo> io;
             n.sampleIo = medianMs(runs, [&] { io = daemon::sampleContainers(report.containers, setup, {disk}); });
             n.sampled = io.size();
