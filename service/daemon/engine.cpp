@@ -289,8 +289,8 @@ void Engine::enforce(core::ContainerStatus& st, core::Intent intent, bool dryRun
     std::optional<Limits> oursNow;
     if (ours != memory_.ours.end()) oursNow = ours->second.limits;
     core::Decision d = core::decide(e, intent, have, oursNow, kernelOnly);
-    if (dryRun) {
-        st.state = d.wrote() ? LimitState::Planned : d.state;
+    if (dryRun) {  // a write that only hands a limit over to its owner changes nothing
+        st.state = d.wrote() && d.state != LimitState::Unchanged ? LimitState::Planned : d.state;
         st.message = d.note;
         return;
     }

@@ -368,6 +368,18 @@ TEST_F(EngineTest, ADryRunReadsAndPlansButWritesNothing) {
     EXPECT_EQ(status(r, 2)->state, LimitState::Planned);
     EXPECT_EQ(r.changed, 2u);
     EXPECT_TRUE(engine_.memory().ours.empty());
+
+    // A limit in force in the file only would only be handed to systemd: no change to plan.
+    auto cg = cgroupOf(kAnnotated, 2);
+    writer_->inForce[{cg, kDisk}] = Limits{200, 200, 0, 10 << 20};
+    writer_->kernelOnly.insert({cg, kDisk});
+    list.pods.assign({makePod(kAnnotated)});
+    u = Update::fresh(std::move(list), PodSourceKind::Kubelet);
+    u.dryRun = true;
+    r = engine_.apply(u);
+    EXPECT_TRUE(writer_->writes.empty());
+    EXPECT_EQ(status(r, 2)->state, LimitState::Unchanged);
+    EXPECT_EQ(status(r, 3)->state, LimitState::Planned);
 }
 
 TEST_F(EngineTest, TheMemoryIsWrittenOnlyWhenItChanges) {
