@@ -374,6 +374,16 @@ int cmdSet(Manager& m, const std::string& ns, const std::string& pod, const std:
     return 0;
 }
 
+// The number that is all of v (from_chars); nullopt for none, trailing text or out of range.
+template <typename T>
+std::optional<T> wholeNumber(const std::optional<std::string>& v) {
+    T x{};
+    if (!v) return std::nullopt;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+    if (ec != std::errc() || p != v->data() + v->size()) return std::nullopt;
+    return x;
+}
+
 // top's options (args[0] is "top"); nullopt after saying what is wrong on stderr.
 std::optional<TopOptions> parseTopOptions(const std::vector<std::string>& args) {
     TopOptions o;
@@ -386,24 +396,14 @@ std::optional<TopOptions> parseTopOptions(const std::vector<std::string>& args) 
         if (a == "-b" || a == "--batch") {
             o.batch = true;
         } else if (a == "-d" || a == "--delay") {
-            auto v = value();
-            double d = 0;
-            if (v) {
-                auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
-                if (ec != std::errc() || p != v->data() + v->size()) d = 0;
-            }
+            double d = wholeNumber<double>(value()).value_or(0);
             if (!(d >= 0.25 && d <= 3600)) {
                 std::cerr << "iops-limitctl: top -d needs seconds from 0.25 to 3600\n";
                 return std::nullopt;
             }
             o.interval = d;
         } else if (a == "-n" || a == "--iterations") {
-            auto v = value();
-            long n = 0;
-            if (v) {
-                auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-                if (ec != std::errc() || p != v->data() + v->size()) n = 0;
-            }
+            long n = wholeNumber<long>(value()).value_or(0);
             if (n < 1) {
                 std::cerr << "iops-limitctl: top -n needs a positive number\n";
                 return std::nullopt;

@@ -26,8 +26,6 @@ core::Error missingFile(const std::string& dir, const core::Error& e, const char
 
 }  // namespace
 
-std::string_view stageName(Stage s) { return s == Stage::Starting ? "starting" : "started"; }
-
 Result<Reading> IoMaxWriter::read(const std::string& cgroup, core::DevNum dev, Stage) {
     std::string dir = h_ + "/" + cgroup;
     auto text = readFile(dir + "/" + files::kIoMax);

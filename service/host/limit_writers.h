@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "core/cgroup_path.h"
 #include "core/limits.h"
@@ -21,7 +20,6 @@ namespace iopslimit::host {
 //             the scope.
 //   Started:  the kubelet lists the container running: the runtime is done with the cgroup.
 enum class Stage { Starting, Started };
-std::string_view stageName(Stage s);  // "starting" | "started"
 
 // What is in force for one device.
 struct Reading {
