@@ -119,6 +119,7 @@ TEST_F(EngineTest, EnforcesThePrecedenceOfOverrideAnnotationsAndTheDefault) {
     EXPECT_EQ(inForce(cgroupOf(kAnnotated, 3)), (Limits{50, 200, 0, 10 << 20}));   // container key beats pod key
     EXPECT_EQ(inForce(cgroupOf(kSystem, 4)), Limits{});                           // excluded: nothing written
     EXPECT_EQ(writer_->writes.size(), 3u);
+    for (const auto& w : writer_->writes) EXPECT_EQ(w.stage, host::Stage::Started);  // listed running
     EXPECT_EQ(r.changed, 3u);
     EXPECT_EQ(r.excluded, 1u);
     EXPECT_EQ(status(r, 4)->state, LimitState::Excluded);
@@ -238,6 +239,8 @@ TEST_F(EngineTest, ANewContainerGetsItsPlanItsPodsSettingsTheLastDecisionOrTheDe
     auto listed = cgroupOf(kAnnotated, 3);
     auto r = engine_.apply(Update::appeared({listed}));
     EXPECT_EQ(inForce(listed), (Limits{50, 200, 0, 10 << 20}));
+    ASSERT_EQ(writer_->writes.size(), 1u);
+    EXPECT_EQ(writer_->writes[0].stage, host::Stage::Starting);  // just made: its runtime may be at it
     EXPECT_EQ(telemetry_.newContainers["known"], 1u);
     EXPECT_EQ(unknownNotices_, 0);
 
