@@ -79,7 +79,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
             active += iops >= kActiveIops || bps >= kActiveBps;
         }
         // Victims: containers doing IO on the disk at or below their fair share, not held by us.
-        // Their own PSI (io.pressure some avg10: the share of time one of their tasks waited for
+        // Their own PSI (io.pressure some: the share of the window one of their tasks waited for
         // IO) says whether the disk starves them; the throttle stalls the containers it holds,
         // which PSI counts too, so those never speak for the disk.
         const double fairIops = active ? totalIops / active : 0, fairBps = active ? totalBps / active : 0;
@@ -101,7 +101,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
         }
         // Contended: every pod task waited at once (kubepods full), or a victim waits; once we hold
         // someone, only the victims decide.
-        const bool allWait = disk.pressureKnown && disk.minPressure >= cfg.pressure;
+        const bool allWait = disk.pressureKnown && disk.pressure >= cfg.pressure;
         const bool victimWaits = victimsKnown && victims >= cfg.pressure;
         bool contended = cfg.on && active >= 2 && ((holding && victimsKnown) ? victimWaits : (allWait || victimWaits));
         std::string why;
@@ -109,7 +109,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
             const std::string busy = " (busy " + percent(disk.utilisation) + ")";
             if (allWait && !(holding && victimsKnown))
                 why = "disk " + disk.name + " " + (disk.pressureOf.empty() ? "" : disk.pressureOf + " ") + "full pressure " +
-                      percent(disk.minPressure) + " for " + std::to_string(cfg.window.count()) + " s" + busy;
+                      percent(disk.pressure) + " for " + std::to_string(cfg.window.count()) + " s" + busy;
             else
                 why = "disk " + disk.name + ": " + starved->label + " waits for IO " + percent(victims) +
                       " of the time" + busy;

@@ -6,12 +6,12 @@
 //
 // Contended, over a window, while at least two containers did IO on the disk (one container
 // alone is waiting for itself: throttling it helps no one), when either
-//  - every pod task that wanted to run waited for IO at once: PSI "full" avg10 of the kubepods
-//    cgroup (or of the whole system where cgroups have none) stayed at or above `pressure`
-//    percent for the whole window; or
+//  - every pod task that wanted to run waited for IO at once for at least `pressure` percent of
+//    the window: PSI "full" of the kubepods cgroup (or of the whole system where cgroups have
+//    none), from its stall time counter over the window, as PSI's own triggers measure; or
 //  - a victim waits: a container doing IO at or below its fair share, not held by an adaptive
-//    limit, spent at least `pressure` percent of the time waiting for IO (its own io.pressure
-//    "some" avg10, cgroup v2). kubepods "full" counts only time in which every pod task waits,
+//    limit, spent at least `pressure` percent of the window waiting for IO (its own io.pressure
+//    "some" stall time, cgroup v2). kubepods "full" counts only time in which every pod task waits,
 //    so on a busy node any running pod task (the noisy one's own threads, a CPU-bound pod) holds
 //    it down while a victim's reads queue behind the noisy one's.
 // Once adaptive limits are in force on the disk, the containers they hold stall on the throttle
@@ -38,7 +38,7 @@ using AdaptiveClock = std::chrono::system_clock;  // wall time: the state outliv
 
 struct AdaptiveConfig {
     bool on = false;                                     // ADAPTIVE_LIMITS
-    double pressure = 10;                                // ADAPTIVE_PRESSURE, percent (PSI avg10: kubepods full, a victim's some)
+    double pressure = 10;                                // ADAPTIVE_PRESSURE, percent of the window (PSI: kubepods full, a victim's some)
     std::chrono::seconds window{10};                     // ADAPTIVE_WINDOW
     std::chrono::seconds cooldown{60};                   // ADAPTIVE_COOLDOWN
     double factor = 0.75;                                // ADAPTIVE_FACTOR, in (0, 1)
@@ -51,7 +51,7 @@ struct AdaptiveConfig {
 struct DiskWindow {
     DevNum dev;
     std::string name;         // "vdb"
-    double minPressure = 0;   // the lowest PSI full avg10 sampled in the window (percent)
+    double pressure = 0;      // PSI full: percent of the window every pod task waited for IO (0-100)
     bool pressureKnown = false;
     std::string pressureOf;   // "kubepods" | "system"
     double utilisation = 0;   // percent of the window the disk was busy (/sys/block/<dev>/stat io_ticks)
@@ -65,7 +65,7 @@ struct ContainerUse {
     IoRates rates;        // on this disk, over the window
     Limits staticLimits;  // what default, namespace, annotation and override give it (0 = unlimited)
     bool eligible = true; // not excluded, not exempt (trusted namespace not opted in)
-    std::optional<double> pressure;  // its own PSI some avg10 (cgroup v2 io.pressure), percent
+    std::optional<double> pressure;  // its own PSI some: percent of the window it waited for IO (cgroup v2 io.pressure)
 };
 
 struct AdaptiveEntry {

@@ -2,6 +2,7 @@
 
 #include "core/kernel_files.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string>
@@ -155,6 +156,11 @@ Result<Pressure> parsePressure(std::string_view text) {
     }
     if (!some) return makeError("io.pressure has no \"some\" line");
     return p;
+}
+
+std::optional<double> stallShare(uint64_t beforeUsec, uint64_t afterUsec, double seconds) {
+    if (!(seconds > 0) || afterUsec < beforeUsec) return std::nullopt;
+    return std::min(100.0, static_cast<double>(afterUsec - beforeUsec) / (seconds * 1e4));
 }
 
 IoRates ratesBetween(const IoCounters& a, const IoCounters& b, double seconds) {

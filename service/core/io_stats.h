@@ -39,6 +39,12 @@ struct Pressure {
 // io.pressure (PSI): "some avg10=… avg60=… avg300=… total=…" and the "full" line.
 Result<Pressure> parsePressure(std::string_view text);
 
+// The share of `seconds` spent stalled, in percent (0-100), from two readings of a PSI `total=`
+// counter (microseconds of stall time, Documentation/accounting/psi.rst): what PSI's own triggers
+// ("some 150000 1000000") compare against. nullopt when the counter went backwards (the cgroup was
+// re-created) or seconds <= 0.
+std::optional<double> stallShare(uint64_t beforeUsec, uint64_t afterUsec, double seconds);
+
 struct IoRates {
     double readIops = 0, writeIops = 0, readBps = 0, writeBps = 0;
 };

@@ -124,11 +124,12 @@ std::string renderMetrics(const Daemon& s) {
     }
     if (s.adaptive() && s.adaptive()->running()) {
         w.family("iopslimit_disk_pressure", "gauge",
-                 "PSI full avg10 (percent) that decides whether a data disk is contended: the kubepods cgroup's, or the system's.");
-        w.family("iopslimit_disk_busy_percent", "gauge", "Share of the current window the data disk had IO in flight.");
+                 "PSI full over the last adaptive window (percent of it) that decides whether a data disk is contended: "
+                 "the kubepods cgroup's, or the system's.");
+        w.family("iopslimit_disk_busy_percent", "gauge", "Share of the last adaptive window the data disk had IO in flight.");
         for (const auto& d : s.adaptive()->disks()) {
             if (d.pressureKnown)
-                w.sample("iopslimit_disk_pressure", {{"device", d.dev.str()}, {"disk", d.name}, {"of", d.pressureOf}}, d.minPressure);
+                w.sample("iopslimit_disk_pressure", {{"device", d.dev.str()}, {"disk", d.name}, {"of", d.pressureOf}}, d.pressure);
             w.sample("iopslimit_disk_busy_percent", {{"device", d.dev.str()}, {"disk", d.name}}, d.utilisation);
         }
     }

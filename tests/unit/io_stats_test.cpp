@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 namespace iopslimit::core {
@@ -87,6 +88,30 @@ TEST(ParsePressure, BadInput) {
                             "some avg10=-1 avg60=0.00 avg300=0.00 total=0\n", "some avg10=1e9 avg60=0 avg300=0 total=0\n",
                             "other avg10=0.00\n", "some avg10\n"}) {
         EXPECT_FALSE(parsePressure(bad)) << bad;
+    }
+}
+
+TEST(StallShare, PercentOfTheWindowFromTotalCounters) {
+    struct Case {
+        uint64_t before, after;
+        double seconds;
+        std::optional<double> want;
+    } cases[] = {
+        {1000, 1000, 10, 0.0},                   // no stall
+        {0, 1'000'000, 10, 10.0},                // 1 s of 10
+        {33422567, 36822567, 10, 34.0},          // 3.4 s of 10, from a real counter
+        {5, 2'000'005, 2, 100.0},                // stalled all along
+        {0, 30'000'000, 10, 100.0},              // more than the window (the reads straddle it): capped
+        {2'000'000, 1'000'000, 10, std::nullopt},  // went backwards: the cgroup was re-created
+        {0, 1000, 0, std::nullopt},              // no window
+        {0, 1000, -1, std::nullopt},
+    };
+    for (const auto& c : cases) {
+        auto got = stallShare(c.before, c.after, c.seconds);
+        ASSERT_EQ(got.has_value(), c.want.has_value()) << c.before << " " << c.after << " " << c.seconds;
+        if (got) {
+            EXPECT_NEAR(*got, *c.want, 1e-9) << c.before << " " << c.after << " " << c.seconds;
+        }
     }
 }
 
