@@ -9,7 +9,7 @@
 # completion latency per scene, the noisy container's IOPS off and on, the time from the noise's
 # start to the first tightening, and from its end to the first loosening; per scene the share of it
 # in which all pods waited for IO (kubepods PSI full) and the victim did (its PSI some).
-#   tests/bench/vm_adaptive.sh [ROUNDS] [SECONDS]   (default 1 round of 20 s: about 4 minutes)
+#   tests/bench/vm_adaptive.sh [ROUNDS] [SECONDS]   (default 1 round of 20 s: about 3 minutes, 5 with the .deb build)
 # Prints "skipped: <reason>" and exits 77 where qemu cannot run.
 set -u -o pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
