@@ -104,7 +104,7 @@ TEST_F(Policy, NothingEscapesTheCeilingsAndALoweredCeilingTightensAtOnce) {
     EXPECT_TRUE(dup == 100 || dup == 250) << ioMax("e2e-deployment-79967c5968-zjslc");  // bounded whichever wins
     EXPECT_EQ(ioMax("e2e-daemonset-kb65b"), "259:0 rbps=52428800 wbps=52428800 riops=150 wiops=150\n");  // bps 0 -> 50Mi
     EXPECT_LE(worstScraper(), 250);
-    EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "");  // excluded stays excluded
+    EXPECT_EQ(ioMax("coredns-7d764666f9-qdcxt"), "") << daemon_->err();  // excluded stays excluded
 
     // Visible everywhere.
     std::string explain = ctl("explain scraper/e2e-hpa-6cd8d99884-tggnr").out;
