@@ -66,6 +66,15 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
         it = state.entries.erase(it);
     }
     const bool bytesDims[2] = {false, true};
+    // PSI is not per disk: where the pods did IO on more than one data disk in the window, the
+    // pods' full stall cannot say which disk they waited for, so then only each disk's victims
+    // decide for it.
+    size_t disksInUse = 0;
+    for (const auto& disk : disks)
+        disksInUse += std::any_of(containers.begin(), containers.end(), [&](const ContainerUse& c) {
+            return c.dev == disk.dev &&
+                   (c.rates.readIops + c.rates.writeIops >= kActiveIops || c.rates.readBps + c.rates.writeBps >= kActiveBps);
+        });
     for (const auto& disk : disks) {
         std::vector<const ContainerUse*> users;
         double totalIops = 0, totalBps = 0;
@@ -101,7 +110,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
         }
         // Contended: every pod task waited at once (kubepods full), or a victim waits; once we hold
         // someone, only the victims decide.
-        const bool allWait = disk.pressureKnown && disk.pressure >= cfg.pressure;
+        const bool allWait = disk.pressureKnown && disk.pressure >= cfg.pressure && disksInUse <= 1;
         const bool victimWaits = victimsKnown && victims >= cfg.pressure;
         bool contended = cfg.on && active >= 2 && ((holding && victimsKnown) ? victimWaits : (allWait || victimWaits));
         std::string why;
@@ -152,7 +161,6 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                         uint64_t v = std::max(floor, roundUp(cfg.factor * rates[k]));
                         v = tighter(v, limitOf(c->staticLimits, dirs[k]));  // never above the static limit
                         v = tighter(v, limitOf(e.limits, dirs[k]));         // steps only go down while contended
-                        if (!limitOf(e.from, dirs[k])) limitRef(e.from, dirs[k]) = roundUp(rates[k]);
                         limitRef(e.limits, dirs[k]) = v;
                         limited += (limited.empty() ? "" : ", ") + std::string(directionName(dirs[k])) + " " +
                                    (bytes ? formatBytes(v) : std::to_string(v));
@@ -182,6 +190,10 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                 continue;
             }
             const ContainerUse* c = byId[it->first];
+            IoRates rates;  // on this disk (none where it did no IO on it)
+            for (const auto& u : containers)
+                if (u.id == it->first && u.dev == disk.dev) rates = u.rates;
+            const double rateOf[4] = {rates.readIops, rates.writeIops, rates.readBps, rates.writeBps};
             Limits before = e.limits;
             for (int d = 0; d < 4; ++d) {
                 auto dir = static_cast<Direction>(d);
@@ -189,8 +201,8 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                 if (!v) continue;
                 uint64_t up = std::max(v + 1, roundUp(static_cast<double>(v) / cfg.factor));
                 uint64_t cap = limitOf(c->staticLimits, dir);
-                uint64_t past = limitOf(e.from, dir);
-                if ((cap && up >= cap) || (past && up > past)) up = 0;  // back where it was: no adaptive limit
+                // Dropped once it no longer holds the container back, or at the static limit.
+                if (rateOf[d] < cfg.factor * static_cast<double>(v) || (cap && up >= cap)) up = 0;
                 limitRef(e.limits, dir) = up;
             }
             e.expires = now + cfg.cooldown;

@@ -14,6 +14,8 @@
 //    "some" stall time, cgroup v2). kubepods "full" counts only time in which every pod task waits,
 //    so on a busy node any running pod task (the noisy one's own threads, a CPU-bound pod) holds
 //    it down while a victim's reads queue behind the noisy one's.
+// PSI is not per disk: where the pods did IO on more than one data disk in the window, only each
+// disk's victims decide for it (the pods' full stall could come from either disk).
 // Once adaptive limits are in force on the disk, the containers they hold stall on the throttle
 // itself, which PSI counts too; then only the victims decide (where their pressure is known).
 // Who: the containers above their fair share (the disk's throughput over the window divided by
@@ -21,8 +23,9 @@
 // max(floor, factor x its rate over the window), never above its static limit; while contention
 // lasts this repeats every window (graded steps down).
 // Release: once the disk has had no contention for `cooldown`, every window the adaptive limits on
-// it are raised by 1/factor; one that reaches the static limit (or unlimited) is dropped. A
-// container that is gone is forgotten.
+// it are raised by 1/factor while the container still presses against them (its rate over the
+// window at least factor x the limit); one it no longer presses against, or that reaches the
+// static limit, is dropped. A container that is gone is forgotten.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -70,7 +73,6 @@ struct ContainerUse {
 
 struct AdaptiveEntry {
     Limits limits;                      // per direction, 0 = no adaptive limit in that direction
-    Limits from;                        // what the container did when first tightened: released past it
     DevNum dev;                         // the disk it was decided for
     std::string reason;                 // "disk vdb full pressure 34 % for 10 s; 1840 IOPS = 72 % of the disk; limited to 1380"
     AdaptiveClock::time_point expires;  // released (restored to static) by then without contention

@@ -201,9 +201,6 @@ std::string renderMemory(const EngineMemory& m) {
         o["id"] = id;
         o["device"] = a.dev.str();
         putLimits(o, a.limits);
-        Json::Value from;
-        putLimits(from, a.from);
-        o["from"] = from;
         o["reason"] = a.reason;
         o["expires"] = unixTime(a.expires);
         root["adaptive"].append(o);
@@ -260,11 +257,10 @@ std::string DecisionCacheStore::load(EngineMemory& out) {
         for (const auto& o : root["adaptive"].isArray() ? root["adaptive"] : Json::Value(Json::arrayValue)) {
             if (!o.isObject()) continue;  // an unusable entry is dropped: the static limit returns
             auto dev = core::parseDevNum(stringField(o, "device"));
-            if (stringField(o, "id").empty() || !dev || (!o["from"].isNull() && !o["from"].isObject())) continue;
+            if (stringField(o, "id").empty() || !dev) continue;  // "from" of older versions is ignored
             core::AdaptiveEntry a;
             a.dev = *dev;
             a.limits = limitsOf(o);
-            a.from = limitsOf(o["from"]);
             a.reason = stringField(o, "reason");
             a.expires = fromUnix(o["expires"]);
             loaded.adaptive.entries[stringField(o, "id")] = a;

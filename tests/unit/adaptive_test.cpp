@@ -3,6 +3,8 @@
 // static limit that changes under an adaptive one; what is never touched.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "core/adaptive.h"
 
 namespace iopslimit::core {
@@ -72,7 +74,6 @@ TEST_F(Adaptive, ContentionTightensOnlyTheContainerAboveItsFairShareInGradedStep
     for (double r : {900.0, 675.0, 507.0, 381.0, 286.0, 215.0, 161.0, 121.0, 91.0, 68.0, 51.0})
         step(25, {use("noisy", r, unlimited), use("victim", 10)});
     EXPECT_EQ(state.entries.at("noisy").limits.readIops, 50u);
-    EXPECT_EQ(state.entries.at("noisy").from.readIops, 1600u);  // what it did before we acted
 }
 
 TEST_F(Adaptive, NeverAboveTheStaticLimitNeverForTheIneligibleNeverForOneContainerAlone) {
@@ -110,15 +111,44 @@ TEST_F(Adaptive, ReleasedStepByStepAfterTheCooldownAndForgottenWhenGone) {
     EXPECT_EQ(ch[0].kind, Kind::Forget);
     EXPECT_EQ(ch[0].id, "leaver");
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(step(2, {use("noisy", 1200, Limits{}), use("victim", 40)}).empty());
-    // 60 s without contention: each window 1/0.75 up, until past what it did before (1600): released.
+    // 60 s without contention: each window 1/0.75 up while it still presses against the limit
+    // (does at least 0.75 of it), then released once it no longer does.
     ch = step(2, {use("noisy", 1200, Limits{}), use("victim", 40)});
     ASSERT_EQ(ch.size(), 1u);
     EXPECT_EQ(ch[0].kind, Kind::Loosen);
     EXPECT_EQ(ch[0].after.readIops, 1600u);
     ch = step(2, {use("noisy", 1600, Limits{}), use("victim", 40)});
     ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Loosen);
+    EXPECT_EQ(ch[0].after.readIops, 2134u);
+    ch = step(2, {use("noisy", 1600, Limits{}), use("victim", 40)});  // 1600 < 0.75 x 2134
+    ASSERT_EQ(ch.size(), 1u);
     EXPECT_EQ(ch[0].kind, Kind::Release);
     EXPECT_TRUE(state.entries.empty());
+}
+
+TEST_F(Adaptive, TheFirstStepFromAPartialWindowIsUndoneInStepsNotAtOnce) {
+    // The noise began 2 s into the window: 1600 IOPS for 8 s of 10 reads as 1280, so the first
+    // limit (960) is below 0.75 x what it really does. The release must not stop at "what it did
+    // then": a container still pressing against its limit is loosened in steps, each window.
+    step(34, {use("noisy", 1280, Limits{}), use("victim", 40)});
+    ASSERT_EQ(state.entries.at("noisy").limits.readIops, 960u);
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(step(2, {use("noisy", 960, Limits{}), use("victim", 40)}).empty());  // the cooldown
+    std::vector<uint64_t> steps;
+    for (double rate : {960.0, 1280.0, 1600.0, 1600.0}) {
+        auto ch = step(2, {use("noisy", rate, Limits{}), use("victim", 40)});
+        ASSERT_EQ(ch.size(), 1u);
+        steps.push_back(ch[0].after.readIops);
+        if (ch[0].kind == Kind::Release) break;
+    }
+    EXPECT_EQ(steps, (std::vector<uint64_t>{1280, 1707, 2276, 0}));  // released once 1600 < 0.75 x 2276
+    // One that went quiet while held is released at the first step.
+    state = {};
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(step(2, {use("noisy", 30, Limits{}), use("victim", 40)}).empty());
+    auto ch = step(2, {use("noisy", 30, Limits{}), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Release);
 }
 
 TEST_F(Adaptive, AStaticLimitChangingUnderAnAdaptiveOne) {
@@ -126,10 +156,20 @@ TEST_F(Adaptive, AStaticLimitChangingUnderAnAdaptiveOne) {
     ASSERT_EQ(state.entries.at("noisy").limits.readIops, 1200u);
     // The operator sets a static 400: the tighter one is in force, and the release stops at it.
     EXPECT_EQ(tighterOf(Limits{400, 400, 0, 0}, state.entries.at("noisy").limits).readIops, 400u);
-    for (int i = 0; i < 6; ++i) step(0, {use("noisy", 400, Limits{400, 400, 0, 0}), use("victim", 40)});
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(step(0, {use("noisy", 400, Limits{400, 400, 0, 0}), use("victim", 40)}).empty());
     auto ch = step(0, {use("noisy", 400, Limits{400, 400, 0, 0}), use("victim", 40)});
-    ASSERT_FALSE(ch.empty());
-    EXPECT_EQ(ch.back().kind, Kind::Release);  // 1200 / 0.75 >= 400: no adaptive limit left
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Release);  // 1200 / 0.75 >= 400, and 400 IOPS do not press against 1200
+    // Still pressing against it, but the next step would reach a static limit set meanwhile
+    // (1500): the IOPS limit goes, the bytes/s one (no static limit) is loosened.
+    state = {};
+    step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
+    for (int i = 0; i < 5; ++i) step(0, {use("noisy", 1200, Limits{1500, 1500, 0, 0}), use("victim", 40)});
+    ch = step(0, {use("noisy", 1200, Limits{1500, 1500, 0, 0}), use("victim", 40)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].kind, Kind::Loosen);
+    EXPECT_EQ(ch[0].after.readIops, 0u);
+    EXPECT_EQ(ch[0].after.readBps, 1600u * 4096);
     // A static limit raised above an adaptive one leaves the adaptive one in force while contended.
     state = {};
     step(34, {use("noisy", 1600, Limits{}), use("victim", 40)});
@@ -192,6 +232,39 @@ TEST_F(Adaptive, AVictimThatWaitsMakesTheDiskContendedThoughKubepodsFullStaysLow
     // Without any pressure of the victims known, kubepods full alone decides, as before.
     state = {};
     EXPECT_TRUE(step(4, {use("noisy", 2300, Limits{}), use("victim", 50)}).empty());
+}
+
+TEST_F(Adaptive, WithTwoDataDisksInUseOnlyEachDisksVictimsDecide) {
+    // kubepods full is one number for every disk the pods use: with two data disks busy it cannot
+    // say which one the pods waited for.
+    const DevNum kVdc{254, 32};
+    auto on = [&](ContainerUse c, DevNum dev, std::optional<double> pressure = std::nullopt) {
+        c.dev = dev;
+        c.pressure = pressure;
+        return c;
+    };
+    auto two = [&](double full, const std::vector<ContainerUse>& cs) {
+        now += seconds(10);
+        DiskWindow vdc{kVdc, "vdc", full, true, "kubepods", 40};
+        return adaptiveStep(state, cfg(), now, {disk(full), vdc}, cs);
+    };
+    // Both disks busy with a big and a small user each, the pods' full stall at 34 %, no victim's
+    // own pressure known: nothing (on one disk alone this tightens, as above).
+    EXPECT_TRUE(two(34, {on(use("a-big", 1600, Limits{}), kVdb), on(use("a-small", 40), kVdb),
+                         on(use("c-big", 900, Limits{}), kVdc), on(use("c-small", 30), kVdc)})
+                    .empty());
+    // A victim on vdb waits: only vdb's noisy one is tightened; vdc's victim does not wait.
+    auto ch = two(34, {on(use("a-big", 1600, Limits{}), kVdb), on(use("a-small", 40), kVdb, 25.0),
+                       on(use("c-big", 900, Limits{}), kVdc), on(use("c-small", 30), kVdc, 2.0)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].id, "a-big");
+    EXPECT_NE(ch[0].reason.find("disk vdb: ns/a-small/c waits for IO 25 %"), std::string::npos) << ch[0].reason;
+    // The second disk idle again (its containers did no IO): the pods' full stall speaks for vdb.
+    ch = two(34, {on(use("a-big", 1200, Limits{}), kVdb), on(use("a-small", 40), kVdb),
+                  on(use("c-big", 0, Limits{}), kVdc), on(use("c-small", 0), kVdc)});
+    ASSERT_EQ(ch.size(), 1u);
+    EXPECT_EQ(ch[0].id, "a-big");
+    EXPECT_EQ(ch[0].after.readIops, 900u);
 }
 
 TEST_F(Adaptive, EntriesExpireAfterTheCooldownSoARestartNeverKeepsThemLonger) {
