@@ -30,6 +30,20 @@ std::string rateText(double v, bool bytes) {
 // The tighter of two limits of one direction, 0 meaning none.
 uint64_t tighter(uint64_t a, uint64_t b) { return !a ? b : !b ? a : std::min(a, b); }
 
+bool doesIo(const ContainerUse& c) {
+    return c.rates.readIops + c.rates.writeIops >= kActiveIops || c.rates.readBps + c.rates.writeBps >= kActiveBps;
+}
+
+// Does it do at least `factor` of the limit in some direction (0 = no limit there)?
+bool presses(const IoRates& r, const Limits& l, double factor) {
+    const double rate[4] = {r.readIops, r.writeIops, r.readBps, r.writeBps};
+    for (int d = 0; d < 4; ++d) {
+        uint64_t v = limitOf(l, static_cast<Direction>(d));
+        if (v && rate[d] >= factor * static_cast<double>(v)) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 std::string_view adaptiveKindName(AdaptiveChange::Kind k) {
@@ -69,12 +83,19 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
     // PSI is not per disk: where the pods did IO on more than one data disk in the window, the
     // pods' full stall cannot say which disk they waited for, so then only each disk's victims
     // decide for it.
+    // Likewise a container's own stall: it speaks for a disk only where that is the one data disk
+    // it did IO on.
     size_t disksInUse = 0;
-    for (const auto& disk : disks)
-        disksInUse += std::any_of(containers.begin(), containers.end(), [&](const ContainerUse& c) {
-            return c.dev == disk.dev &&
-                   (c.rates.readIops + c.rates.writeIops >= kActiveIops || c.rates.readBps + c.rates.writeBps >= kActiveBps);
-        });
+    std::map<std::string, int> disksOf;  // by container ID
+    for (const auto& disk : disks) {
+        bool used = false;
+        for (const auto& c : containers)
+            if (c.dev == disk.dev && doesIo(c)) {
+                used = true;
+                ++disksOf[c.id];
+            }
+        disksInUse += used;
+    }
     for (const auto& disk : disks) {
         std::vector<const ContainerUse*> users;
         double totalIops = 0, totalBps = 0;
@@ -82,15 +103,16 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
         for (const auto& c : containers) {
             if (c.dev != disk.dev) continue;
             users.push_back(&c);
-            double iops = c.rates.readIops + c.rates.writeIops, bps = c.rates.readBps + c.rates.writeBps;
-            totalIops += iops;
-            totalBps += bps;
-            active += iops >= kActiveIops || bps >= kActiveBps;
+            totalIops += c.rates.readIops + c.rates.writeIops;
+            totalBps += c.rates.readBps + c.rates.writeBps;
+            active += doesIo(c);
         }
         // Victims: containers doing IO on the disk at or below their fair share, not held by us.
         // Their own PSI (io.pressure some: the share of the window one of their tasks waited for
         // IO) says whether the disk starves them; the throttle stalls the containers it holds,
-        // which PSI counts too, so those never speak for the disk.
+        // which PSI counts too, so those never speak for the disk, and neither does one pressing
+        // against its own static limit (stalled by that throttle), nor one that also did IO on
+        // another data disk (its stall could be from there).
         const double fairIops = active ? totalIops / active : 0, fairBps = active ? totalBps / active : 0;
         bool holding = false, victimsKnown = false;
         double victims = 0;
@@ -101,7 +123,8 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                 continue;
             }
             double iops = c->rates.readIops + c->rates.writeIops, bps = c->rates.readBps + c->rates.writeBps;
-            if ((iops < kActiveIops && bps < kActiveBps) || iops > fairIops || bps > fairBps || !c->pressure) continue;
+            if (!doesIo(*c) || iops > fairIops || bps > fairBps || !c->pressure) continue;
+            if (disksOf[c->id] > 1 || presses(c->rates, c->staticLimits, cfg.factor)) continue;
             victimsKnown = true;
             if (!starved || *c->pressure > victims) {
                 victims = *c->pressure;
@@ -118,10 +141,10 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
             const std::string busy = " (busy " + percent(disk.utilisation) + ")";
             if (allWait && !(holding && victimsKnown))
                 why = "disk " + disk.name + " " + (disk.pressureOf.empty() ? "" : disk.pressureOf + " ") + "full pressure " +
-                      percent(disk.pressure) + " for " + std::to_string(cfg.window.count()) + " s" + busy;
+                      percent(disk.pressure) + " of the last " + std::to_string(cfg.window.count()) + " s" + busy;
             else
-                why = "disk " + disk.name + ": " + starved->label + " waits for IO " + percent(victims) +
-                      " of the time" + busy;
+                why = "disk " + disk.name + ": " + starved->label + " waited for IO " + percent(victims) + " of the last " +
+                      std::to_string(cfg.window.count()) + " s" + busy;
         }
         if (contended) {
             state.lastContended[disk.dev] = now;
@@ -201,7 +224,7 @@ std::vector<AdaptiveChange> adaptiveStep(AdaptiveState& state, const AdaptiveCon
                 if (!v) continue;
                 uint64_t up = std::max(v + 1, roundUp(static_cast<double>(v) / cfg.factor));
                 uint64_t cap = limitOf(c->staticLimits, dir);
-                // Dropped once it no longer holds the container back, or at the static limit.
+                // Dropped once the container no longer presses against it, or at the static limit.
                 if (rateOf[d] < cfg.factor * static_cast<double>(v) || (cap && up >= cap)) up = 0;
                 limitRef(e.limits, dir) = up;
             }

@@ -15,7 +15,9 @@
 //    so on a busy node any running pod task (the noisy one's own threads, a CPU-bound pod) holds
 //    it down while a victim's reads queue behind the noisy one's.
 // PSI is not per disk: where the pods did IO on more than one data disk in the window, only each
-// disk's victims decide for it (the pods' full stall could come from either disk).
+// disk's victims decide for it (the pods' full stall could come from either disk), and a container
+// that did IO on more than one data disk is no victim. Nor is one pressing against its own static
+// limit (its rate at least factor x that limit): that throttle stalls it.
 // Once adaptive limits are in force on the disk, the containers they hold stall on the throttle
 // itself, which PSI counts too; then only the victims decide (where their pressure is known).
 // Who: the containers above their fair share (the disk's throughput over the window divided by
@@ -74,7 +76,7 @@ struct ContainerUse {
 struct AdaptiveEntry {
     Limits limits;                      // per direction, 0 = no adaptive limit in that direction
     DevNum dev;                         // the disk it was decided for
-    std::string reason;                 // "disk vdb full pressure 34 % for 10 s; 1840 IOPS = 72 % of the disk; limited to 1380"
+    std::string reason;                 // "disk vdb kubepods full pressure 34 % of the last 10 s (busy 97 %); 1840 IOPS = 72 % of the disk; limited to read-iops 1380"
     AdaptiveClock::time_point expires;  // released (restored to static) by then without contention
     bool operator==(const AdaptiveEntry&) const = default;
 };

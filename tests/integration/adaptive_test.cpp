@@ -39,12 +39,31 @@ protected:
         full_ = full;
         writePressure();
     }
+    // From now on the victim's own tasks wait for IO `some` percent of the time (its io.pressure;
+    // until the first call it has none, as on cgroup v1, and only the pods' full stall decides).
+    void setVictimStall(double some) {
+        std::lock_guard l(m_);
+        victimSome_ = some;
+        victimKnown_ = true;
+        writePressure();
+    }
     void writePressure() {
         auto now = std::chrono::steady_clock::now();
-        if (fullSince_ != std::chrono::steady_clock::time_point{})
-            fullUsec_ += std::chrono::duration<double, std::micro>(now - fullSince_).count() * fullWas_ / 100;
+        if (fullSince_ != std::chrono::steady_clock::time_point{}) {
+            double us = std::chrono::duration<double, std::micro>(now - fullSince_).count();
+            fullUsec_ += us * fullWas_ / 100;
+            victimUsec_ += us * victimSomeWas_ / 100;
+        }
         fullSince_ = now;
         fullWas_ = full_;
+        victimSomeWas_ = victimSome_;
+        if (victimKnown_) {
+            fs::path victim = tmp_.path() / "cgroup" / cgroupOf(*victim_, true);
+            writeText(victim / "io.pressure.new", "some avg10=" + std::to_string(victimSome_) + " avg60=0.00 avg300=0.00 total=" +
+                                                      std::to_string(static_cast<uint64_t>(victimUsec_)) +
+                                                      "\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+            fs::rename(victim / "io.pressure.new", victim / "io.pressure");
+        }
         auto total = std::to_string(static_cast<uint64_t>(fullUsec_));
         writeText(tmp_.path() / "cgroup/kubepods.slice/io.pressure.new",
                   "some avg10=" + std::to_string(full_) + " avg60=0.00 avg300=0.00 total=" + total + "\nfull avg10=" +
@@ -97,6 +116,8 @@ protected:
     int metricsPort_ = 0;
     std::mutex m_;
     double full_ = 0, fullWas_ = 0, fullUsec_ = 0;  // guarded by m_
+    double victimSome_ = 0, victimSomeWas_ = 0, victimUsec_ = 0;
+    bool victimKnown_ = false;
     std::chrono::steady_clock::time_point fullSince_{};
     std::atomic<bool> stop_{false};
     std::thread writer_;
@@ -131,7 +152,7 @@ TEST_F(Adaptive, ContentionTightensTheNoisyOneVisiblyAndTheCooldownUndoesIt) {
     // first contended window (which may have begun before) shows at least 10 % and at most 34 %
     // (the shares lag the fed counters by up to one feed step, 50 ms, at either end).
     std::smatch busy;
-    ASSERT_TRUE(std::regex_search(explain, busy, std::regex("disk nvme0n1 kubepods full pressure ([0-9]+) % for 2 s \\(busy ([0-9]+) %\\); ")))
+    ASSERT_TRUE(std::regex_search(explain, busy, std::regex("disk nvme0n1 kubepods full pressure ([0-9]+) % of the last 2 s \\(busy ([0-9]+) %\\); ")))
         << explain;
     EXPECT_GE(std::stoi(busy[1]), 10) << explain;
     EXPECT_LE(std::stoi(busy[1]), 36) << explain;
@@ -165,6 +186,30 @@ TEST_F(Adaptive, ContentionTightensTheNoisyOneVisiblyAndTheCooldownUndoesIt) {
     EXPECT_GE(metricValue(page, "iopslimit_adaptive_actions_total{kind=\"release\"}"), 1);
     EXPECT_GE(metricValue(page, "iopslimit_adaptive_actions_total{kind=\"tighten\"}"), 2);  // the graded steps
     conn->leaveEventLoop();
+}
+
+TEST_F(Adaptive, AVictimsOwnStallMakesTheDiskContendedThoughThePodsFullStallIsLow) {
+    startBus(false);
+    startDaemon();
+    setPressure(2);  // the pods' full stall stays low throughout
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    EXPECT_EQ(riops(noisy_), -1) << "the victim does not wait yet" << daemon_->err();
+
+    setVictimStall(25);
+    ASSERT_TRUE(waitFor([&] { return riops(noisy_) > 0; }, std::chrono::seconds(10))) << daemon_->err();
+    EXPECT_EQ(riops(victim_), -1);
+    std::string explain = ctl("explain scraper/e2e-deployment-79967c5968-8bnn8").out;
+    std::smatch m;
+    const std::string victim = victim_->ns + "/" + victim_->pod + "/" + victim_->name;
+    ASSERT_TRUE(std::regex_search(explain, m, std::regex("disk nvme0n1: " + victim + " waited for IO ([0-9]+) % of the last 2 s")))
+        << explain;
+    EXPECT_LE(std::stoi(m[1]), 27) << explain;  // its share of the window, not more
+
+    // It recovers (the held one's own stall no longer counts): after the cooldown the limit is
+    // raised in steps while the noisy one presses against it, then dropped.
+    setVictimStall(1);
+    EXPECT_TRUE(waitFor([&] { return riops(noisy_) == -1; }, std::chrono::seconds(30))) << riops(noisy_) << daemon_->err();
+    EXPECT_NE(daemon_->err().find("Loosened the adaptive limit of container " + noisy_->id), std::string::npos) << daemon_->err();
 }
 
 TEST_F(Adaptive, AdaptiveLimitsSurviveARestartAndExpireOverALongOne) {
