@@ -681,8 +681,10 @@ import json, sys
 r = json.load(open(sys.argv[1]))["jobs"][0]["read"]
 p = r["clat_ns"]["percentile"]
 us = (int(sys.argv[3]) - int(sys.argv[2])) / 1000
-print(int(p["50.000000"] / 1000), int(p["99.000000"] / 1000), int(r["iops"]),
-      "%.1f" % (100 * (int(sys.argv[5]) - int(sys.argv[4])) / us), "%.1f" % (100 * (int(sys.argv[7]) - int(sys.argv[6])) / us))' \
+def share(a, b):  # "?" where io.pressure could not be read: the latencies are still reported
+    try: return "%.1f" % (100 * (int(b) - int(a)) / us)
+    except ValueError: return "?"
+print(int(p["50.000000"] / 1000), int(p["99.000000"] / 1000), int(r["iops"]), share(*sys.argv[4:6]), share(*sys.argv[6:8]))' \
         "$WORK/victim.$1.json" "$t0" "$t1" "$f0" "$f1" "$s0" "$s1" 2> /dev/null
 }
 noisy_start() {   # SCENE SECONDS (ended early by noisy_stop)
